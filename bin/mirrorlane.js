@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Launcher for the `mirrorlane` command: runs cli/main.ts under the project's own tsx, from any directory.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const main = path.join(here, '..', 'cli', 'main.ts');
+// Resolved from this file, so the tsx of this project is used whatever the current directory is.
+const tsx = import.meta.resolve('tsx');
+
+const child = spawn(process.execPath, ['--import', tsx, main, ...process.argv.slice(2)], { stdio: 'inherit' });
+
+// A terminal's Ctrl-C reaches both processes; a signal sent to this process alone (kill PID) is passed on.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => child.kill(signal));
+}
+
+child.on('error', (e) => {
+  process.stderr.write(`mirrorlane: cannot start node: ${e.message}\n`);
+  process.exit(1);
+});
+
+child.on('exit', (code, signal) => {
+  if (signal) {
+    // Die of the same signal, so callers see what happened; fall back to the shell's 128+n convention.
+    process.exitCode = 1; // in case the signal does not end this process
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+  } else {
+    process.exit(code ?? 1);
+  }
+});

@@ -1,0 +1,389 @@
+// `mirrorlane mirror …`: add, list, show, edit, enable, disable, rename, delete (notes: note.ts).
+import type { Command } from 'commander';
+import { parseContinent, parseCountry, parseIdentifier, urlHost } from '../../core/cli-parse.ts';
+import {
+  deleteMirror,
+  fileCountOfMirror,
+  fileCountsByMirror,
+  insertMirror,
+  listMirrors,
+  mirrorByIdentifier,
+  renameMirror,
+  setEnabled,
+  updateMirror,
+  type MirrorInput,
+  type MirrorPatch,
+} from '../../core/db/mirrors.ts';
+import { listNotes } from '../../core/db/notes.ts';
+import type { ClientLocation, Mirror } from '../../core/types.ts';
+import { CliFailure, UsageError, type CliContext } from './context.ts';
+import { openConfiguredGeoIp, resolveHost, roundCoordinate } from './geo.ts';
+import { addFieldOptions, checkMirrorShape, continentFor, FIELD_LABELS, fieldsFromOptions } from './mirror-fields.ts';
+import { registerNoteCommands } from './note.ts';
+import { formatBytes, formatTime, yesNo } from './output.ts';
+
+const UNIQUE_VIOLATION = '23505';
+
+function isUniqueViolation(e: unknown): boolean {
+  return (e as { code?: string }).code === UNIQUE_VIOLATION;
+}
+
+export function registerMirrorCommands(program: Command, ctx: CliContext): void {
+  const mirror = program.command('mirror').description('manage mirrors: add, list, show, edit, enable, disable, rename, delete, notes');
+
+  addFieldOptions(
+    mirror
+      .command('add')
+      .description('add a mirror; it starts disabled. Location and AS not given are looked up by GeoIP from the host of its first URL')
+      .argument('<identifier>', 'short unique name: letters, digits, . _ -'),
+    'add',
+  )
+    .option('--enable', 'enable it at once instead of starting disabled')
+    .action(async (identifier: string, _opts: unknown, cmd: Command) => addMirror(ctx, identifier, cmd));
+
+  mirror
+    .command('list')
+    .alias('ls')
+    .description('list mirrors with health, location, score, URLs and number of files held')
+    .option('--country <cc>', 'only mirrors of this country')
+    .option('--continent <cc>', 'only mirrors of this continent')
+    .option('--enabled', 'only enabled mirrors')
+    .option('--disabled', 'only disabled mirrors')
+    .option('--json', 'print JSON')
+    .action(async (opts: ListOptions) => list(ctx, opts));
+
+  mirror
+    .command('show')
+    .description('every field of a mirror, its notes and the number of files it holds')
+    .argument('<identifier>')
+    .option('--json', 'print JSON')
+    .action(async (identifier: string, opts: { json?: boolean }) => show(ctx, identifier, opts));
+
+  addFieldOptions(
+    mirror
+      .command('edit')
+      .description('change fields of a mirror; --no-FLAG clears a URL, the AS, the size limit or a list, --no-coordinates clears lat/lng, an empty string clears a text')
+      .argument('<identifier>'),
+    'edit',
+  ).action(async (identifier: string, _opts: unknown, cmd: Command) => edit(ctx, identifier, cmd));
+
+  for (const enabled of [true, false]) {
+    mirror
+      .command(enabled ? 'enable' : 'disable')
+      .description(enabled ? 'let the redirector send clients to these mirrors' : 'stop sending clients to these mirrors')
+      .argument('<identifier...>')
+      .action(async (ids: string[]) => toggle(ctx, ids, enabled));
+  }
+
+  mirror
+    .command('rename')
+    .description('change the identifier of a mirror')
+    .argument('<old>')
+    .argument('<new>')
+    .action(async (from: string, to: string) => rename(ctx, from, to));
+
+  mirror
+    .command('delete')
+    .alias('rm')
+    .description('delete a mirror with its notes; it is taken out of every file row')
+    .argument('<identifier>')
+    .option('--yes', 'do not ask (required when stdin is not a terminal)')
+    .action(async (identifier: string, opts: { yes?: boolean }) => remove(ctx, identifier, opts));
+
+  registerNoteCommands(mirror, ctx);
+}
+
+// ---- add
+
+async function addMirror(ctx: CliContext, identifierArg: string, cmd: Command): Promise<void> {
+  const identifier = parseIdentifier('IDENTIFIER', identifierArg);
+  const input: MirrorInput = { identifier, ...fieldsFromOptions(cmd) };
+  checkMirrorShape(
+    {
+      httpUrl: input.httpUrl ?? null,
+      httpsUrl: input.httpsUrl ?? null,
+      ftpUrl: input.ftpUrl ?? null,
+      rsyncUrl: input.rsyncUrl ?? null,
+      lat: input.lat ?? null,
+      lng: input.lng ?? null,
+      ipv4: input.ipv4 ?? true,
+      ipv6: input.ipv6 ?? false,
+    },
+    'add',
+  );
+  const db = ctx.db();
+  if (await mirrorByIdentifier(db, identifier)) {
+    throw new CliFailure(`mirror '${identifier}' already exists: see \`mirrorlane mirror show ${identifier}\`, change it with \`mirrorlane mirror edit\``);
+  }
+  if (input.country && input.continent === undefined) input.continent = continentFor(input.country) ?? undefined;
+  await fillFromGeoIp(ctx, input);
+  input.enabled = cmd.opts().enable === true;
+
+  let m: Mirror;
+  try {
+    m = await insertMirror(db, input);
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new CliFailure(`mirror '${identifier}' already exists: see \`mirrorlane mirror show ${identifier}\``);
+    throw e;
+  }
+  ctx.out(`added mirror '${m.identifier}' (id ${m.id}): ${describeLocation(m)}`);
+  if (!m.enabled) ctx.out(`it is disabled: check it, then enable it with \`mirrorlane mirror enable ${m.identifier}\``);
+}
+
+/** Fill country, continent, coordinates and AS the user did not give from GeoIP of the first URL's host. */
+async function fillFromGeoIp(ctx: CliContext, input: MirrorInput): Promise<void> {
+  const wantCountry = input.country === undefined;
+  const wantCoords = input.lat === undefined && input.lng === undefined;
+  const wantAsn = input.asn === undefined;
+  if (!wantCountry && !wantCoords && !wantAsn && input.continent !== undefined) return;
+  const url = input.httpUrl ?? input.httpsUrl ?? input.ftpUrl ?? input.rsyncUrl;
+  if (!url) return;
+  const host = urlHost(url);
+  const hint = 'set them with `mirrorlane mirror edit` (--country, --lat/--lng, --asn)';
+  let ip: string;
+  try {
+    ip = await resolveHost(host);
+  } catch (e) {
+    ctx.warn(`warning: location not looked up: ${(e as Error).message}; ${hint}`);
+    return;
+  }
+  let loc: ClientLocation;
+  try {
+    const geo = await openConfiguredGeoIp(ctx.config());
+    try {
+      loc = geo.lookup(ip);
+    } finally {
+      geo.close();
+    }
+  } catch (e) {
+    ctx.warn(`warning: location not looked up: ${(e as Error).message}; ${hint}`);
+    return;
+  }
+  const filled: string[] = [];
+  if (wantCountry && loc.country) {
+    input.country = loc.country.toUpperCase();
+    filled.push(`country ${input.country}`);
+  }
+  if (input.continent === undefined) {
+    const continent = (input.country ? continentFor(input.country) : null) ?? loc.continent;
+    if (continent) {
+      input.continent = continent;
+      filled.push(`continent ${continent}`);
+    }
+  }
+  if (wantCoords && loc.lat !== null && loc.lng !== null) {
+    input.lat = roundCoordinate(loc.lat);
+    input.lng = roundCoordinate(loc.lng);
+    filled.push(`coordinates ${input.lat},${input.lng}`);
+  }
+  if (wantAsn && loc.asn !== null) {
+    input.asn = loc.asn;
+    filled.push(`AS${loc.asn}`);
+  }
+  const via = host === ip ? ip : `${host} (${ip})`;
+  if (filled.length) ctx.out(`GeoIP of ${via}: ${filled.join(', ')}`);
+  else ctx.warn(`warning: GeoIP knows nothing about ${via}; ${hint}`);
+}
+
+function describeLocation(m: Mirror): string {
+  const parts = [m.country ? `country ${m.country}` : 'no country', m.continent ? `continent ${m.continent}` : 'no continent'];
+  if (m.lat !== null && m.lng !== null) parts.push(`at ${m.lat},${m.lng}`);
+  if (m.asn !== null) parts.push(`AS${m.asn}`);
+  parts.push(`score ${m.score}`, m.enabled ? 'enabled' : 'disabled');
+  return parts.join(', ');
+}
+
+// ---- list, show
+
+interface ListOptions {
+  country?: string;
+  continent?: string;
+  enabled?: boolean;
+  disabled?: boolean;
+  json?: boolean;
+}
+
+export function healthText(m: Mirror): string {
+  let s: string = m.health;
+  if (m.healthReason) s += `: ${m.healthReason}`;
+  if (m.healthSince) s += ` since ${formatTime(m.healthSince)}`;
+  return s;
+}
+
+/** "mirror.example (http https), rsync.example (rsync)": hosts with the protocols they serve. */
+export function shortUrls(m: Mirror): string {
+  const byHost = new Map<string, string[]>();
+  for (const [scheme, url] of [['http', m.httpUrl], ['https', m.httpsUrl], ['ftp', m.ftpUrl], ['rsync', m.rsyncUrl]] as const) {
+    if (!url) continue;
+    let host: string;
+    try {
+      host = new URL(url).host;
+    } catch {
+      host = url;
+    }
+    byHost.set(host, [...(byHost.get(host) ?? []), scheme]);
+  }
+  return [...byHost].map(([host, schemes]) => `${host} (${schemes.join(' ')})`).join(', ');
+}
+
+async function list(ctx: CliContext, opts: ListOptions): Promise<void> {
+  if (opts.enabled && opts.disabled) throw new UsageError('--enabled and --disabled exclude each other: give one');
+  const country = opts.country === undefined ? null : parseCountry('--country', opts.country, { wildcard: true });
+  const continent = opts.continent === undefined ? null : parseContinent('--continent', opts.continent);
+  const db = ctx.db();
+  const [mirrors, counts] = await Promise.all([listMirrors(db), fileCountsByMirror(db)]);
+  const shown = mirrors.filter(
+    (m) =>
+      (country === null || m.country === country) &&
+      (continent === null || m.continent === continent) &&
+      (!opts.enabled || m.enabled) &&
+      (!opts.disabled || !m.enabled),
+  );
+  if (opts.json) {
+    ctx.json(shown.map((m) => ({ ...m, fileCount: counts.get(m.id) ?? 0 })));
+    return;
+  }
+  if (!shown.length) {
+    ctx.out(mirrors.length ? 'no mirror matches' : 'no mirrors yet: add one with `mirrorlane mirror add`');
+    return;
+  }
+  ctx.table(
+    ['identifier', 'enabled', 'health', 'country', 'cont.', 'score', 'urls', 'files'],
+    shown.map((m) => [m.identifier, yesNo(m.enabled), healthText(m), m.country, m.continent, m.score, shortUrls(m), counts.get(m.id) ?? 0]),
+  );
+}
+
+async function show(ctx: CliContext, identifier: string, opts: { json?: boolean }): Promise<void> {
+  const m = await ctx.mirror(identifier);
+  const db = ctx.db();
+  const [notes, fileCount] = await Promise.all([listNotes(db, m.id), fileCountOfMirror(db, m.id)]);
+  if (opts.json) {
+    ctx.json({ ...m, fileCount, notes });
+    return;
+  }
+  const rows: [string, string][] = [
+    ['identifier', m.identifier],
+    ['id', String(m.id)],
+    ['enabled', yesNo(m.enabled)],
+    ['health', healthText(m)],
+    ['http', m.httpUrl ?? ''],
+    ['https', m.httpsUrl ?? ''],
+    ['ftp', m.ftpUrl ?? ''],
+    ['rsync', m.rsyncUrl ?? ''],
+    ['country', m.country],
+    ['continent', m.continent],
+    ['other countries', m.otherCountries.join(' ')],
+    ['coordinates', m.lat !== null && m.lng !== null ? `${m.lat},${m.lng}` : ''],
+    ['asn', m.asn !== null ? `AS${m.asn}` : ''],
+    ['prefixes', m.prefixes.join(' ')],
+    ['ipv4', yesNo(m.ipv4)],
+    ['ipv6', yesNo(m.ipv6)],
+    ['score', String(m.score)],
+    ['max size', m.fileMaxSize !== null ? `${m.fileMaxSize} (${formatBytes(m.fileMaxSize)})` : 'no limit'],
+    ['country only', yesNo(m.countryOnly)],
+    ['continent only', yesNo(m.continentOnly)],
+    ['as only', yesNo(m.asOnly)],
+    ['prefix only', yesNo(m.prefixOnly)],
+    ['excluded countries', m.excludedCountries.join(' ')],
+    ['accepts ranges', yesNo(m.acceptsRanges)],
+    ['operator', m.operatorName],
+    ['operator url', m.operatorUrl],
+    ['admin', m.adminName],
+    ['admin email', m.adminEmail],
+    ['public notes', m.publicNotes],
+    ['files held', String(fileCount)],
+    ['created', formatTime(m.createdAt)],
+    ['updated', formatTime(m.updatedAt)],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd());
+  lines.push('', notes.length ? 'notes:' : 'notes: none');
+  for (const n of notes) lines.push(`  ${formatTime(n.createdAt)}  ${n.author || '-'}: ${n.body}`);
+  ctx.out(lines.join('\n'));
+}
+
+// ---- edit
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function display(v: unknown): string {
+  if (v === null || v === undefined || v === '') return '(none)';
+  if (Array.isArray(v)) return v.length ? v.join(',') : '(none)';
+  if (typeof v === 'boolean') return yesNo(v);
+  return String(v);
+}
+
+async function edit(ctx: CliContext, identifier: string, cmd: Command): Promise<void> {
+  const patch: MirrorPatch = fieldsFromOptions(cmd);
+  if (!Object.keys(patch).length) {
+    throw new UsageError('nothing to change: give at least one field flag, see `mirrorlane mirror edit --help`');
+  }
+  const m = await ctx.mirror(identifier);
+  // A new country brings its continent along unless the continent is given too.
+  if (patch.country !== undefined && patch.continent === undefined && patch.country !== m.country) {
+    const continent = continentFor(patch.country);
+    if (continent) patch.continent = continent;
+  }
+  const after = { ...m, ...patch };
+  checkMirrorShape(after, 'edit');
+  const changed = FIELD_LABELS.filter(([key]) => key in patch && !same(m[key], after[key]));
+  if (!changed.length) {
+    ctx.out(`mirror '${m.identifier}' unchanged: it already has these values`);
+    return;
+  }
+  const updated = await updateMirror(ctx.db(), m.id, patch);
+  if (!updated) throw new CliFailure(`mirror '${identifier}' was deleted meanwhile: see \`mirrorlane mirror list\``);
+  ctx.out(`updated mirror '${updated.identifier}':`);
+  for (const [key, label] of changed) ctx.out(`  ${label}: ${display(m[key])} → ${display(updated[key])}`);
+}
+
+// ---- enable, disable, rename, delete
+
+async function toggle(ctx: CliContext, identifiers: string[], enabled: boolean): Promise<void> {
+  const db = ctx.db();
+  const known = new Set((await listMirrors(db)).map((m) => m.identifier));
+  const missing = identifiers.filter((id) => !known.has(id));
+  if (missing.length) {
+    const names = missing.map((id) => `'${id}'`).join(', ');
+    throw new CliFailure(`mirror ${names} not found, nothing changed: see \`mirrorlane mirror list\``);
+  }
+  const result = await setEnabled(db, identifiers, enabled);
+  const word = enabled ? 'enabled' : 'disabled';
+  for (const id of new Set(identifiers)) {
+    ctx.out(result.get(id) ? `${word} mirror '${id}'` : `mirror '${id}' was already ${word}`);
+  }
+}
+
+async function rename(ctx: CliContext, from: string, toArg: string): Promise<void> {
+  const to = parseIdentifier('NEW', toArg);
+  let m: Mirror | null;
+  try {
+    m = await renameMirror(ctx.db(), from, to);
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new CliFailure(`mirror '${to}' already exists: choose another identifier`);
+    throw e;
+  }
+  if (!m) throw new CliFailure(`mirror '${from}' not found: see \`mirrorlane mirror list\``);
+  ctx.out(`renamed mirror '${from}' to '${to}'`);
+}
+
+async function remove(ctx: CliContext, identifier: string, opts: { yes?: boolean }): Promise<void> {
+  const m = await ctx.mirror(identifier);
+  const db = ctx.db();
+  const files = await fileCountOfMirror(db, m.id);
+  if (!opts.yes) {
+    if (!ctx.io.interactive || !ctx.io.confirm) {
+      throw new UsageError(`refusing to delete mirror '${identifier}' without confirmation: rerun with --yes`);
+    }
+    const ok = await ctx.io.confirm(`delete mirror '${identifier}' (listed on ${files} files) and its notes? [y/N] `);
+    if (!ok) {
+      ctx.out('nothing deleted');
+      return;
+    }
+  }
+  const deleted = await deleteMirror(db, identifier);
+  if (!deleted) throw new CliFailure(`mirror '${identifier}' was deleted meanwhile`);
+  ctx.out(`deleted mirror '${identifier}' (id ${deleted.id}); it was taken out of ${files} file rows`);
+}

@@ -1,0 +1,122 @@
+// Queries on the packed file table.
+import type pg from 'pg';
+import type { FileRow } from '../types.ts';
+
+export const FILE_COLUMNS = `id, path, size, mtime, encode(sha256, 'hex') AS sha256, encode(sha1, 'hex') AS sha1,
+  encode(md5, 'hex') AS md5, mirrors`;
+
+export function fileFromRow(r: Record<string, any>): FileRow {
+  return {
+    id: r.id,
+    path: r.path,
+    size: r.size,
+    mtime: r.mtime,
+    sha256: r.sha256,
+    sha1: r.sha1,
+    md5: r.md5,
+    mirrors: r.mirrors,
+  };
+}
+
+/** The per-request lookup: one index probe on path. */
+export async function fileByPath(db: pg.Pool | pg.ClientBase, path: string): Promise<FileRow | null> {
+  const { rows } = await db.query({ name: 'file_by_path', text: `SELECT ${FILE_COLUMNS} FROM file WHERE path = $1`, values: [path] });
+  return rows.length ? fileFromRow(rows[0]) : null;
+}
+
+// Patterns below are LIKE patterns with "\" as escape character (see globToLike in core/cli-parse.ts).
+
+/** Files whose path matches `like` (all files when null), optionally only those `mirrorId` holds; path order. */
+export async function listFiles(
+  db: pg.Pool | pg.ClientBase,
+  like: string | null,
+  opts: { mirrorId?: number; limit?: number } = {},
+): Promise<FileRow[]> {
+  const { rows } = await db.query({
+    name: 'file_list',
+    text: `SELECT ${FILE_COLUMNS} FROM file
+           WHERE ($1::text IS NULL OR path LIKE $1) AND ($2::smallint IS NULL OR mirrors @> ARRAY[$2::smallint])
+           ORDER BY path LIMIT $3`,
+    values: [like, opts.mirrorId ?? null, opts.limit ?? null],
+  });
+  return rows.map(fileFromRow);
+}
+
+export async function countFiles(db: pg.Pool | pg.ClientBase, like: string | null = null, mirrorId: number | null = null): Promise<number> {
+  const { rows } = await db.query({
+    name: 'file_count',
+    text: `SELECT count(*) AS n FROM file
+           WHERE ($1::text IS NULL OR path LIKE $1) AND ($2::smallint IS NULL OR mirrors @> ARRAY[$2::smallint])`,
+    values: [like, mirrorId],
+  });
+  return Number(rows[0].n);
+}
+
+export interface ArrayChange {
+  /** Rows whose path matched. */
+  matched: number;
+  /** Rows actually rewritten (the others already were in the wanted state). */
+  changed: number;
+}
+
+/**
+ * Mark `mirrorId` as holding every file matching `like`, in one statement. Rows that already list it are left
+ * alone (no duplicate, no needless row rewrite); the condition is on the row being updated so a concurrent
+ * add cannot slip a duplicate in.
+ */
+export async function addMirrorToFiles(db: pg.Pool | pg.ClientBase, like: string, mirrorId: number): Promise<ArrayChange> {
+  const { rows } = await db.query({
+    name: 'file_add_mirror',
+    text: `WITH hit AS (SELECT id FROM file WHERE path LIKE $1),
+           upd AS (UPDATE file f SET mirrors = array_append(f.mirrors, $2::smallint) FROM hit
+                   WHERE f.id = hit.id AND NOT f.mirrors @> ARRAY[$2::smallint] RETURNING 1)
+           SELECT (SELECT count(*) FROM hit) AS matched, (SELECT count(*) FROM upd) AS changed`,
+    values: [like, mirrorId],
+  });
+  return { matched: Number(rows[0].matched), changed: Number(rows[0].changed) };
+}
+
+/** Take `mirrorId` out of every file matching `like`, in one statement. */
+export async function removeMirrorFromFiles(db: pg.Pool | pg.ClientBase, like: string, mirrorId: number): Promise<ArrayChange> {
+  const { rows } = await db.query({
+    name: 'file_remove_mirror',
+    text: `WITH hit AS (SELECT id FROM file WHERE path LIKE $1),
+           upd AS (UPDATE file f SET mirrors = array_remove(f.mirrors, $2::smallint) FROM hit
+                   WHERE f.id = hit.id AND f.mirrors @> ARRAY[$2::smallint] RETURNING 1)
+           SELECT (SELECT count(*) FROM hit) AS matched, (SELECT count(*) FROM upd) AS changed`,
+    values: [like, mirrorId],
+  });
+  return { matched: Number(rows[0].matched), changed: Number(rows[0].changed) };
+}
+
+/**
+ * Create or refresh a file row from the origin's metadata and add `mirrorIds` to its holders (existing holders
+ * stay: judging whether their copies are still current is the scanner's job). sha1/md5 of an existing row are
+ * dropped when the SHA-256 changed, so no stale hash survives next to a new one.
+ */
+export async function upsertFile(
+  db: pg.Pool | pg.ClientBase,
+  file: { path: string; size: number; mtime: number; sha256: string | null },
+  mirrorIds: number[],
+): Promise<FileRow> {
+  const { rows } = await db.query({
+    name: 'file_upsert',
+    text: `INSERT INTO file (path, size, mtime, sha256, mirrors) VALUES ($1, $2, $3, decode($4, 'hex'), $5::smallint[])
+           ON CONFLICT (path) DO UPDATE SET
+             size = EXCLUDED.size,
+             mtime = EXCLUDED.mtime,
+             sha256 = coalesce(EXCLUDED.sha256, file.sha256),
+             sha1 = CASE WHEN EXCLUDED.sha256 IS DISTINCT FROM file.sha256 AND EXCLUDED.sha256 IS NOT NULL THEN NULL ELSE file.sha1 END,
+             md5 = CASE WHEN EXCLUDED.sha256 IS DISTINCT FROM file.sha256 AND EXCLUDED.sha256 IS NOT NULL THEN NULL ELSE file.md5 END,
+             mirrors = file.mirrors || ARRAY(SELECT DISTINCT m FROM unnest(EXCLUDED.mirrors) m WHERE m <> ALL (file.mirrors))
+           RETURNING ${FILE_COLUMNS}`,
+    values: [file.path, file.size, file.mtime, file.sha256, mirrorIds],
+  });
+  return fileFromRow(rows[0]);
+}
+
+/** Delete the file rows themselves; returns how many. */
+export async function deleteFiles(db: pg.Pool | pg.ClientBase, like: string): Promise<number> {
+  const res = await db.query({ name: 'file_delete', text: 'DELETE FROM file WHERE path LIKE $1', values: [like] });
+  return res.rowCount ?? 0;
+}

@@ -1,0 +1,56 @@
+// Connection to PostgreSQL: the configured DATABASE_URL, or the embedded server that `npm start` runs.
+import fs from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { Config } from '../config.ts';
+
+// bigint columns (size, mtime, asn) fit in a double for any real file or AS number.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
+
+export class DatabaseError extends Error {}
+
+/** Where `npm start` records the address of the embedded server it started. */
+export function embeddedUrlFile(config: Config): string {
+  return path.join(config.varDir, 'run', 'database-url');
+}
+
+export function databaseUrl(config: Config): string {
+  if (config.databaseUrl) return config.databaseUrl;
+  try {
+    return fs.readFileSync(embeddedUrlFile(config), 'utf8').trim();
+  } catch {
+    throw new DatabaseError('no database configured: set DATABASE_URL, or run `npm start` to start the embedded PostgreSQL');
+  }
+}
+
+/** One line that says what is wrong with the database connection and what to do. */
+export function describeDbError(e: unknown, url?: string): string {
+  const err = e as NodeJS.ErrnoException & { code?: string };
+  const where = url ? ` at ${redactUrl(url)}` : '';
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return `database is down or not listening${where}: start PostgreSQL (or \`npm start\`) and retry`;
+    case 'ENOTFOUND':
+      return `database host not found${where}: check DATABASE_URL`;
+    case '28P01':
+    case '28000':
+      return `database refused the login${where}: check user and password in DATABASE_URL`;
+    case '3D000':
+      return `database does not exist${where}: create it (createdb) or fix DATABASE_URL`;
+    case '42P01':
+      return `database schema is missing${where}: run \`mirrorlane db migrate\``;
+    default:
+      return `database error${where}: ${err.message ?? String(e)}`;
+  }
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}
+
+export function createPool(url: string, max = 4): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000, application_name: 'mirrorlane' });
+  // An idle client losing its server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  return pool;
+}

@@ -1,0 +1,698 @@
+// A small MaxMind DB (MMDB v2) writer. No npm package writes MMDB, and the tests, the demo and the ASN database
+// built from @ip-location-db/asn all need one. Format: https://maxmind.github.io/MaxMind-DB/
+//
+// Layout of the output: binary search tree (IPv6, or IPv4 on request), 16 zero bytes, data section, metadata marker,
+// metadata map. The tree is built in a growable Int32Array (two records per node) rather than in JS objects so a
+// database of millions of nodes costs tens of MB, not GB. Data records are serialised once when inserted and shared
+// by every network that carries an identical record; map keys and repeated strings become MMDB pointers.
+
+/** Explicitly typed value, for when the JS type does not say which MMDB type to write. */
+export class MmdbTyped {
+  constructor(
+    readonly type: 'double' | 'float' | 'uint16' | 'uint32' | 'uint64' | 'uint128' | 'int32' | 'bytes',
+    readonly value: number | bigint | Uint8Array,
+  ) {}
+}
+
+/**
+ * A value the writer can store. Plain JS values map like this: string → utf8_string; boolean → boolean;
+ * integer 0..2^32-1 → uint32; negative integer ≥ -2^31 → int32; any other number → double; bigint → uint64
+ * (uint128 above 2^64-1); Uint8Array → bytes; array → array; object → map. Wrap with `mmdbType.*` to choose
+ * (coordinates should be `mmdbType.double(...)`: an integer-valued 13.0 would otherwise become uint32).
+ */
+export type MmdbValue = string | number | boolean | bigint | Uint8Array | MmdbTyped | MmdbValue[] | MmdbMap;
+export interface MmdbMap {
+  [key: string]: MmdbValue;
+}
+
+export const mmdbType = {
+  double: (v: number) => new MmdbTyped('double', v),
+  float: (v: number) => new MmdbTyped('float', v),
+  uint16: (v: number) => new MmdbTyped('uint16', v),
+  uint32: (v: number) => new MmdbTyped('uint32', v),
+  uint64: (v: number | bigint) => new MmdbTyped('uint64', BigInt(v)),
+  uint128: (v: number | bigint) => new MmdbTyped('uint128', BigInt(v)),
+  int32: (v: number) => new MmdbTyped('int32', v),
+  bytes: (v: Uint8Array) => new MmdbTyped('bytes', v),
+};
+
+export interface MmdbWriterOptions {
+  databaseType: string;
+  /** Language code → text; a plain string means { en: text }. */
+  description?: Record<string, string> | string;
+  languages?: string[];
+  /** Tree kind. 6 (default) holds both families, IPv4 under ::/96. 4 is an IPv4-only tree (as DB-IP's v4 file). */
+  ipVersion?: 4 | 6;
+  /** Bits per record; default: the smallest of 24/28/32 that can address the nodes and data. */
+  recordSize?: 24 | 28 | 32;
+  /** Unix seconds; default now. */
+  buildEpoch?: number;
+  /** IPv6 trees only: make ::ffff:0:0/96 lead to the IPv4 data too, as MaxMind's databases do. Default true. */
+  ipv4MappedAlias?: boolean;
+}
+
+export interface MmdbWriterStats {
+  /** Nodes allocated so far (including ones orphaned by overwrites; the file holds only reachable ones). */
+  nodesAllocated: number;
+  /** Distinct data records stored. */
+  records: number;
+  dataBytes: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// IP parsing into bytes without allocation (also used by core/geoip.ts on every lookup).
+
+const hexGroups = new Uint16Array(8);
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** Dotted quad in s[start, end) into out[at..at+3]. Leading zeros are refused (they read as octal elsewhere). */
+function parseV4(s: string, start: number, end: number, out: Uint8Array, at: number): boolean {
+  let part = 0;
+  let i = start;
+  while (part < 4) {
+    const first = i;
+    let v = 0;
+    while (i < end) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+      if (i - first > 3) return false;
+    }
+    if (i === first || v > 255 || (i - first > 1 && s.charCodeAt(first) === 48)) return false;
+    out[at + part++] = v;
+    if (part < 4) {
+      if (i >= end || s.charCodeAt(i) !== 46) return false;
+      i++;
+    }
+  }
+  return i === end;
+}
+
+function parseV6(s: string, start: number, end: number, out: Uint8Array): boolean {
+  let n = 0;
+  let gap = -1;
+  let i = start;
+  if (end - start < 2) return false;
+  if (s.charCodeAt(i) === 58) {
+    if (s.charCodeAt(i + 1) !== 58) return false;
+    gap = 0;
+    i += 2;
+  }
+  while (i < end) {
+    if (n >= 8) return false;
+    let j = i;
+    let v = 0;
+    while (j < end && j - i < 5) {
+      const h = hexValue(s.charCodeAt(j));
+      if (h < 0) break;
+      v = v * 16 + h;
+      j++;
+    }
+    if (j === i) return false;
+    if (j < end && s.charCodeAt(j) === 46) {
+      // Embedded dotted quad: must be last and takes two groups.
+      if (n > 6) return false;
+      const tmp = out; // parse into bytes 12..15 of out, then lift into groups
+      if (!parseV4(s, i, end, tmp, 12)) return false;
+      hexGroups[n++] = (tmp[12] << 8) | tmp[13];
+      hexGroups[n++] = (tmp[14] << 8) | tmp[15];
+      i = end;
+      break;
+    }
+    if (j - i > 4) return false;
+    hexGroups[n++] = v;
+    if (j === end) {
+      i = j;
+      break;
+    }
+    if (s.charCodeAt(j) !== 58) return false;
+    j++;
+    if (j < end && s.charCodeAt(j) === 58) {
+      if (gap >= 0) return false;
+      gap = n;
+      j++;
+    } else if (j === end) {
+      return false; // a single trailing colon
+    }
+    i = j;
+  }
+  if (gap < 0 ? n !== 8 : n > 7) return false;
+  const fill = 8 - n;
+  for (let g = 0, k = 0; g < 8; g++) {
+    let v = 0;
+    if (gap >= 0 && g >= gap && g < gap + fill) v = 0;
+    else v = hexGroups[k++];
+    out[g * 2] = v >> 8;
+    out[g * 2 + 1] = v & 0xff;
+  }
+  return true;
+}
+
+/**
+ * Parse an IP address (no zone id, no prefix) into `out` (16 bytes): IPv4 in out[0..3], IPv6 in out[0..15].
+ * Returns 4, 6, or 0 when the text is not an address. Allocates nothing.
+ */
+export function parseIpInto(text: string, out: Uint8Array, start = 0, end = text.length): 0 | 4 | 6 {
+  for (let i = start; i < end; i++) {
+    if (text.charCodeAt(i) === 58) return parseV6(text, start, end, out) ? 6 : 0;
+  }
+  return parseV4(text, start, end, out, 0) ? 4 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Data section encoding.
+
+// Type 1 (pointer) is written by Encoder.pointer() with its own control-byte layout.
+const T_STRING = 2;
+const T_DOUBLE = 3;
+const T_BYTES = 4;
+const T_UINT16 = 5;
+const T_UINT32 = 6;
+const T_MAP = 7;
+const T_INT32 = 8;
+const T_UINT64 = 9;
+const T_UINT128 = 10;
+const T_ARRAY = 11;
+const T_BOOLEAN = 14;
+const T_FLOAT = 15;
+
+/** A growable byte buffer with the MMDB encoders. `pointers` (string → offset) turns repeats into pointers. */
+class Encoder {
+  buf: Buffer;
+  len = 0;
+  constructor(
+    initial: number,
+    private readonly pointers: Map<string, number> | null,
+  ) {
+    this.buf = Buffer.alloc(initial);
+  }
+
+  private room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = Buffer.alloc(size);
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  private byte(b: number): void {
+    this.room(1);
+    this.buf[this.len++] = b;
+  }
+
+  private ctrl(type: number, size: number): void {
+    this.room(5);
+    const first = type <= 7 ? type << 5 : 0;
+    // Sizes from 29 on spill into 1 to 3 following bytes, each tier offset by the previous tiers' capacity.
+    let sizeBits = size;
+    let extra = 0;
+    let extraValue = 0;
+    if (size >= 65821 + 16777216) throw new RangeError(`MMDB value too large (${size})`);
+    if (size >= 65821) {
+      sizeBits = 31;
+      extra = 3;
+      extraValue = size - 65821;
+    } else if (size >= 285) {
+      sizeBits = 30;
+      extra = 2;
+      extraValue = size - 285;
+    } else if (size >= 29) {
+      sizeBits = 29;
+      extra = 1;
+      extraValue = size - 29;
+    }
+    this.buf[this.len++] = first | sizeBits;
+    if (type > 7) this.buf[this.len++] = type - 7;
+    for (let k = extra - 1; k >= 0; k--) this.buf[this.len++] = (extraValue >>> (8 * k)) & 0xff;
+  }
+
+  private pointer(p: number): void {
+    this.room(5);
+    const b = this.buf;
+    if (p < 2048) {
+      b[this.len++] = 0x20 | (p >> 8);
+      b[this.len++] = p & 0xff;
+    } else if (p < 2048 + 524288) {
+      const q = p - 2048;
+      b[this.len++] = 0x28 | (q >> 16);
+      b[this.len++] = (q >> 8) & 0xff;
+      b[this.len++] = q & 0xff;
+    } else if (p < 526336 + 134217728) {
+      const q = p - 526336;
+      b[this.len++] = 0x30 | (q >>> 24);
+      b[this.len++] = (q >>> 16) & 0xff;
+      b[this.len++] = (q >>> 8) & 0xff;
+      b[this.len++] = q & 0xff;
+    } else {
+      b[this.len++] = 0x38;
+      b.writeUInt32BE(p, this.len);
+      this.len += 4;
+    }
+  }
+
+  string(s: string): void {
+    if (this.pointers) {
+      const at = this.pointers.get(s);
+      if (at !== undefined) return this.pointer(at);
+      // Worth remembering only if a pointer (2 to 5 bytes) would be shorter than the string itself.
+      if (s.length >= 3) this.pointers.set(s, this.len);
+    }
+    const n = Buffer.byteLength(s, 'utf8');
+    this.ctrl(T_STRING, n);
+    this.room(n);
+    this.len += this.buf.write(s, this.len, 'utf8');
+  }
+
+  private unsigned(type: number, v: bigint | number, maxBytes: number, what: string): void {
+    let x = BigInt(v);
+    if (x < 0n || x >= 1n << BigInt(8 * maxBytes)) throw new RangeError(`${what} out of range: ${v}`);
+    let n = 0;
+    for (let t = x; t > 0n; t >>= 8n) n++;
+    this.ctrl(type, n);
+    this.room(n);
+    for (let k = n - 1; k >= 0; k--) {
+      this.buf[this.len + k] = Number(x & 0xffn);
+      x >>= 8n;
+    }
+    this.len += n;
+  }
+
+  private smallUnsigned(type: number, v: number, maxBytes: number, what: string): void {
+    if (!Number.isInteger(v) || v < 0 || v >= 2 ** (8 * maxBytes)) throw new RangeError(`${what} out of range: ${v}`);
+    const n = v === 0 ? 0 : v < 0x100 ? 1 : v < 0x10000 ? 2 : v < 0x1000000 ? 3 : 4;
+    this.ctrl(type, n);
+    this.room(n);
+    for (let k = n - 1; k >= 0; k--) this.buf[this.len++] = (v >>> (8 * k)) & 0xff;
+  }
+
+  private int32(v: number): void {
+    if (!Number.isInteger(v) || v < -(2 ** 31) || v >= 2 ** 31) throw new RangeError(`int32 out of range: ${v}`);
+    if (v >= 0) return this.smallUnsigned(T_INT32, v, 4, 'int32');
+    this.ctrl(T_INT32, 4); // negative: full two's complement width
+    this.room(4);
+    this.buf.writeInt32BE(v, this.len);
+    this.len += 4;
+  }
+
+  private double(v: number): void {
+    this.ctrl(T_DOUBLE, 8);
+    this.room(8);
+    this.buf.writeDoubleBE(v, this.len);
+    this.len += 8;
+  }
+
+  private bytes(v: Uint8Array): void {
+    this.ctrl(T_BYTES, v.length);
+    this.room(v.length);
+    this.buf.set(v, this.len);
+    this.len += v.length;
+  }
+
+  value(v: MmdbValue): void {
+    switch (typeof v) {
+      case 'string':
+        return this.string(v);
+      case 'boolean':
+        return this.ctrl(T_BOOLEAN, v ? 1 : 0);
+      case 'number':
+        if (Number.isInteger(v) && v >= 0 && v < 2 ** 32) return this.smallUnsigned(T_UINT32, v, 4, 'uint32');
+        if (Number.isInteger(v) && v < 0 && v >= -(2 ** 31)) return this.int32(v);
+        return this.double(v);
+      case 'bigint':
+        return v < 1n << 64n ? this.unsigned(T_UINT64, v, 8, 'uint64') : this.unsigned(T_UINT128, v, 16, 'uint128');
+      case 'object':
+        break;
+      default:
+        throw new TypeError(`cannot store a ${typeof v} in an MMDB`);
+    }
+    if (v instanceof MmdbTyped) {
+      const x = v.value;
+      switch (v.type) {
+        case 'double':
+          return this.double(Number(x));
+        case 'float':
+          this.ctrl(T_FLOAT, 4);
+          this.room(4);
+          this.buf.writeFloatBE(Number(x), this.len);
+          this.len += 4;
+          return;
+        case 'uint16':
+          return this.smallUnsigned(T_UINT16, Number(x), 2, 'uint16');
+        case 'uint32':
+          return this.smallUnsigned(T_UINT32, Number(x), 4, 'uint32');
+        case 'int32':
+          return this.int32(Number(x));
+        case 'uint64':
+          return this.unsigned(T_UINT64, x as bigint, 8, 'uint64');
+        case 'uint128':
+          return this.unsigned(T_UINT128, x as bigint, 16, 'uint128');
+        case 'bytes':
+          return this.bytes(x as Uint8Array);
+      }
+    }
+    if (v instanceof Uint8Array) return this.bytes(v);
+    if (Array.isArray(v)) {
+      this.ctrl(T_ARRAY, v.length);
+      for (const item of v) this.value(item);
+      return;
+    }
+    if (v === null) throw new TypeError('cannot store null in an MMDB (leave the key out)');
+    const keys = Object.keys(v);
+    this.ctrl(T_MAP, keys.length);
+    for (const k of keys) {
+      this.string(k);
+      this.value((v as MmdbMap)[k]);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The writer.
+
+const METADATA_MARKER = Buffer.from([0xab, 0xcd, 0xef, ...Buffer.from('MaxMind.com', 'latin1')]);
+
+/**
+ * Builds an MMDB file in memory. Later inserts win where networks overlap (a shorter prefix inserted later
+ * replaces everything below it; a longer one splits the earlier network). Inserted records are treated as
+ * immutable: the writer may recognise a record object it has seen before by identity.
+ */
+export class MmdbWriter {
+  private readonly opts: Required<Omit<MmdbWriterOptions, 'recordSize'>> & { recordSize?: 24 | 28 | 32 };
+  private readonly bits: number;
+  // Tree records, two per node. 0 = empty, > 0 = child node index, < 0 = data at offset (-v - 1).
+  // Node 0 is the root; a child is never the root, so 0 is free to mean "empty".
+  private recs: Int32Array;
+  private nodes = 1;
+  private readonly data = new Encoder(1 << 16, new Map());
+  private readonly scratch = new Encoder(256, null);
+  private readonly byKey = new Map<string, number>();
+  private readonly byObject = new WeakMap<object, number>();
+  private sealed = false;
+  private readonly lo = new Uint8Array(16);
+  private readonly hi = new Uint8Array(16);
+  private readonly tmp = new Uint8Array(16);
+
+  constructor(options: MmdbWriterOptions) {
+    const description =
+      typeof options.description === 'string' ? { en: options.description } : (options.description ?? {});
+    this.opts = {
+      databaseType: options.databaseType,
+      description,
+      languages: options.languages ?? [],
+      ipVersion: options.ipVersion ?? 6,
+      recordSize: options.recordSize,
+      buildEpoch: options.buildEpoch ?? Math.floor(Date.now() / 1000),
+      ipv4MappedAlias: options.ipv4MappedAlias ?? true,
+    };
+    if (this.opts.ipVersion !== 4 && this.opts.ipVersion !== 6) throw new Error('ipVersion must be 4 or 6');
+    this.bits = this.opts.ipVersion === 6 ? 128 : 32;
+    this.recs = new Int32Array(2 * 1024);
+  }
+
+  get stats(): MmdbWriterStats {
+    return { nodesAllocated: this.nodes, records: this.byKey.size, dataBytes: this.data.len };
+  }
+
+  /** Insert a network ("192.0.2.0/24", "2001:db8::/32", or a bare address for a host). Host bits are ignored. */
+  insert(cidr: string, record: MmdbMap): void {
+    const slash = cidr.indexOf('/');
+    const addrEnd = slash < 0 ? cidr.length : slash;
+    const family = parseIpInto(cidr, this.tmp, 0, addrEnd);
+    if (family === 0) throw new Error(`not an IP network: "${cidr}"`);
+    const max = family === 4 ? 32 : 128;
+    let prefix = max;
+    if (slash >= 0) {
+      const p = cidr.slice(slash + 1);
+      prefix = /^\d{1,3}$/.test(p) ? Number(p) : -1;
+      if (prefix < 0 || prefix > max) throw new Error(`bad prefix length in "${cidr}"`);
+    }
+    const pfx = this.place(family, this.tmp, prefix, this.lo, cidr);
+    // lo = network address, hi = last address of the network.
+    for (let i = 0; i < 16; i++) {
+      const keep = Math.max(0, Math.min(8, pfx - 8 * i));
+      const mask = keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff;
+      this.hi[i] = (this.lo[i] & mask) | (~mask & 0xff);
+      this.lo[i] &= mask;
+    }
+    this.insertSpan(this.dataFor(record));
+  }
+
+  /** Insert every address from start to end inclusive (same family), as the minimal set of networks. */
+  insertRange(startIp: string, endIp: string, record: MmdbMap): void {
+    const f1 = parseIpInto(startIp, this.tmp);
+    if (f1 === 0) throw new Error(`not an IP address: "${startIp}"`);
+    const v4a = f1 === 4 || isV4Mapped(this.tmp);
+    this.place(f1, this.tmp, f1 === 4 ? 32 : 128, this.lo, startIp);
+    const f2 = parseIpInto(endIp, this.tmp);
+    if (f2 === 0) throw new Error(`not an IP address: "${endIp}"`);
+    const v4b = f2 === 4 || isV4Mapped(this.tmp);
+    this.place(f2, this.tmp, f2 === 4 ? 32 : 128, this.hi, endIp);
+    // ::ffff:a.b.c.d counts as IPv4 here (it is stored as IPv4); anything else must not mix families.
+    if (v4a !== v4b) throw new Error(`range ${startIp} - ${endIp} mixes address families`);
+    for (let i = 0; i < 16; i++) {
+      if (this.lo[i] !== this.hi[i]) {
+        if (this.lo[i] > this.hi[i]) throw new Error(`range start ${startIp} is after its end ${endIp}`);
+        break;
+      }
+    }
+    this.insertSpan(this.dataFor(record));
+  }
+
+  /**
+   * Copy a parsed address into `out` (16 bytes, left-aligned) in this tree's address space and return the prefix
+   * length there: IPv4 goes under ::/96 in an IPv6 tree; ::ffff:a.b.c.d is stored as a.b.c.d (the alias then
+   * serves both).
+   */
+  private place(family: 4 | 6, addr: Uint8Array, prefix: number, out: Uint8Array, text: string): number {
+    out.fill(0);
+    if (this.bits === 32) {
+      if (family === 4) {
+        for (let i = 0; i < 4; i++) out[i] = addr[i];
+        return prefix;
+      }
+      if (!isV4Mapped(addr) || prefix < 96) {
+        throw new Error(`IPv6 network "${text}" in an IPv4-only database (ipVersion 4)`);
+      }
+      for (let i = 0; i < 4; i++) out[i] = addr[12 + i];
+      return prefix - 96;
+    }
+    if (family === 4) {
+      for (let i = 0; i < 4; i++) out[12 + i] = addr[i];
+      return prefix + 96;
+    }
+    for (let i = 0; i < 16; i++) out[i] = addr[i];
+    if (isV4Mapped(addr) && prefix >= 96) out[10] = out[11] = 0; // ::ffff:a.b.c.d/n → ::a.b.c.d/n
+    return prefix;
+  }
+
+  /** Serialise a record once; identical records share one copy in the data section. Returns the tree value. */
+  private dataFor(record: MmdbMap): number {
+    if (this.sealed) throw new Error('MmdbWriter: insert after toBuffer()');
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      throw new TypeError('an MMDB data record must be a map (plain object)');
+    }
+    const known = this.byObject.get(record);
+    if (known !== undefined) return known;
+    // Canonical form without pointers: equal bytes ⇔ equal records.
+    this.scratch.len = 0;
+    this.scratch.value(record);
+    const key = this.scratch.buf.toString('latin1', 0, this.scratch.len);
+    let v = this.byKey.get(key);
+    if (v === undefined) {
+      v = -(this.data.len + 1);
+      this.data.value(record);
+      this.byKey.set(key, v);
+    }
+    this.byObject.set(record, v);
+    return v;
+  }
+
+  private alloc(fill: number): number {
+    if (2 * this.nodes + 2 > this.recs.length) {
+      const next = new Int32Array(this.recs.length * 2);
+      next.set(this.recs);
+      this.recs = next;
+    }
+    const n = this.nodes++;
+    this.recs[2 * n] = fill;
+    this.recs[2 * n + 1] = fill;
+    return n;
+  }
+
+  /**
+   * Set every address in [lo, hi] (this.lo/this.hi, first this.bits bits) to `value`. Walks the two boundary
+   * paths: a subtree strictly between them is covered whole and gets the value in one record.
+   */
+  private insertSpan(value: number): void {
+    const lo = this.lo;
+    const hi = this.hi;
+    const bits = this.bits;
+    const loZero = this.loZero;
+    const hiOne = this.hiOne;
+    loZero[bits] = 1;
+    hiOne[bits] = 1;
+    for (let d = bits - 1; d >= 0; d--) {
+      loZero[d] = loZero[d + 1] & (((lo[d >> 3] >> (7 - (d & 7))) & 1) ^ 1);
+      hiOne[d] = hiOne[d + 1] & ((hi[d >> 3] >> (7 - (d & 7))) & 1);
+    }
+    if (loZero[0] && hiOne[0]) {
+      // The whole address space: the root must stay a node.
+      this.recs[0] = value;
+      this.recs[1] = value;
+      return;
+    }
+    this.visit(value, 0, 0, true, true);
+  }
+
+  // loZero[d]: lo's bits d.. are all 0; hiOne[d]: hi's bits d.. are all 1 (scratch for insertSpan).
+  private readonly loZero = new Uint8Array(129);
+  private readonly hiOne = new Uint8Array(129);
+
+  /** insertSpan below `node` at `depth`; tight: the path so far equals lo's (hi's) prefix. Recursion ≤ 128 deep. */
+  private visit(value: number, node: number, depth: number, loTight: boolean, hiTight: boolean): void {
+    const lb = (this.lo[depth >> 3] >> (7 - (depth & 7))) & 1;
+    const hb = (this.hi[depth >> 3] >> (7 - (depth & 7))) & 1;
+    for (let b = 0; b <= 1; b++) {
+      if ((loTight && b < lb) || (hiTight && b > hb)) continue;
+      const lt = loTight && b === lb;
+      const ht = hiTight && b === hb;
+      const idx = 2 * node + b;
+      if ((!lt || this.loZero[depth + 1] === 1) && (!ht || this.hiOne[depth + 1] === 1)) {
+        this.recs[idx] = value; // whole subtree covered (any nodes below become unreachable and are not written)
+        continue;
+      }
+      let child = this.recs[idx];
+      if (child <= 0) {
+        // Empty or data: split into a node whose halves keep the old value.
+        child = this.alloc(child);
+        this.recs[idx] = child;
+      }
+      this.visit(value, child, depth + 1, lt, ht);
+    }
+  }
+
+  /** Merge nodes whose halves hold the same data (or are both empty), bottom-up. */
+  private compact(node: number): void {
+    for (let side = 0; side <= 1; side++) {
+      const c = this.recs[2 * node + side];
+      if (c <= 0) continue;
+      this.compact(c);
+      const l = this.recs[2 * c];
+      if (l <= 0 && l === this.recs[2 * c + 1]) this.recs[2 * node + side] = l;
+    }
+  }
+
+  /** Point ::ffff:0:0/96 at whatever ::/96 holds (node, data or empty), sharing the IPv4 subtree. */
+  private aliasMapped(): void {
+    let v = 0;
+    let node = 0;
+    for (let d = 0; d < 96; d++) {
+      v = this.recs[2 * node];
+      if (v <= 0) break;
+      node = v;
+    }
+    // Walk ::ffff:0:0/96 (80 zero bits, 16 one bits), splitting terminals, and set its record to v.
+    node = 0;
+    for (let d = 0; d < 96; d++) {
+      const idx = 2 * node + (d < 80 ? 0 : 1);
+      if (d === 95) {
+        this.recs[idx] = v;
+        return;
+      }
+      let child = this.recs[idx];
+      if (child <= 0) {
+        child = this.alloc(child);
+        this.recs[idx] = child;
+      }
+      node = child;
+    }
+  }
+
+  /** The complete database. The writer accepts no inserts afterwards. */
+  toBuffer(): Buffer {
+    this.sealed = true;
+    this.compact(0);
+    if (this.bits === 128 && this.opts.ipv4MappedAlias) this.aliasMapped();
+
+    // Number reachable nodes in pre-order (root 0). The alias makes the tree a DAG: number shared nodes once.
+    const number = new Int32Array(this.nodes).fill(-1);
+    const order = new Int32Array(this.nodes);
+    let count = 0;
+    const stack: number[] = [0];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (number[n] >= 0) continue;
+      number[n] = count;
+      order[count++] = n;
+      const r = this.recs[2 * n + 1];
+      const l = this.recs[2 * n];
+      if (r > 0 && number[r] < 0) stack.push(r);
+      if (l > 0 && number[l] < 0) stack.push(l);
+    }
+
+    const dataLen = this.data.len;
+    const largest = count + 16 + dataLen; // exclusive upper bound of any record value
+    let recordSize = this.opts.recordSize;
+    if (!recordSize) recordSize = largest <= 2 ** 24 ? 24 : largest <= 2 ** 28 ? 28 : 32;
+    if (largest > 2 ** recordSize) throw new Error(`record size ${recordSize} too small for ${largest} values`);
+    if (largest > 2 ** 32) throw new Error('database too large for MMDB');
+
+    const nodeBytes = (recordSize * 2) / 8;
+    const treeSize = count * nodeBytes;
+    const meta = this.metadata(count, recordSize);
+    const out = Buffer.alloc(treeSize + 16 + dataLen + meta.length);
+    const value = (v: number) => (v > 0 ? number[v] : v === 0 ? count : count + 16 + (-v - 1));
+    for (let k = 0; k < count; k++) {
+      const n = order[k];
+      const l = value(this.recs[2 * n]);
+      const r = value(this.recs[2 * n + 1]);
+      const o = k * nodeBytes;
+      if (recordSize === 24) {
+        out.writeUIntBE(l, o, 3);
+        out.writeUIntBE(r, o + 3, 3);
+      } else if (recordSize === 28) {
+        // Left's top nibble and right's top nibble share the middle byte.
+        out.writeUIntBE(l & 0xffffff, o, 3);
+        out[o + 3] = ((l >>> 24) << 4) | (r >>> 24);
+        out.writeUIntBE(r & 0xffffff, o + 4, 3);
+      } else {
+        out.writeUInt32BE(l, o);
+        out.writeUInt32BE(r, o + 4);
+      }
+    }
+    // 16 zero bytes separate tree and data (already zero).
+    this.data.buf.copy(out, treeSize + 16, 0, dataLen);
+    meta.copy(out, treeSize + 16 + dataLen);
+    return out;
+  }
+
+  private metadata(nodeCount: number, recordSize: number): Buffer {
+    const e = new Encoder(512, null);
+    // Exact types matter: libmaxminddb rejects e.g. a node_count that is not uint32.
+    e.value({
+      node_count: mmdbType.uint32(nodeCount),
+      record_size: mmdbType.uint16(recordSize),
+      ip_version: mmdbType.uint16(this.opts.ipVersion),
+      database_type: this.opts.databaseType,
+      languages: this.opts.languages,
+      binary_format_major_version: mmdbType.uint16(2),
+      binary_format_minor_version: mmdbType.uint16(0),
+      build_epoch: mmdbType.uint64(BigInt(this.opts.buildEpoch)),
+      description: this.opts.description,
+    });
+    return Buffer.concat([METADATA_MARKER, e.buf.subarray(0, e.len)]);
+  }
+}
+
+function isV4Mapped(a: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (a[i] !== 0) return false;
+  return a[10] === 0xff && a[11] === 0xff;
+}

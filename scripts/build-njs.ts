@@ -1,0 +1,37 @@
+// Builds njs/mirrorlane.ts into one file njs 0.7.9 loads: esbuild lowers what 0.7.9 lacks (target es2017),
+// then the ESM tail `export { x as default };` becomes `export default x;`, the only export 0.7.9 accepts.
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../core/config.ts';
+
+export const NJS_OUT = path.join(PROJECT_ROOT, 'build', 'njs', 'mirrorlane.js');
+
+export function rewriteDefaultExport(code: string): string {
+  const re = /export\s*\{\s*([A-Za-z_$][\w$]*)\s+as\s+default\s*\};?\s*$/;
+  if (!re.test(code)) throw new Error('njs build: expected esbuild to end with `export { x as default };`');
+  return code.replace(re, 'export default $1;\n');
+}
+
+export async function buildNjs(outFile = NJS_OUT): Promise<string> {
+  const result = await build({
+    entryPoints: [path.join(PROJECT_ROOT, 'njs', 'mirrorlane.ts')],
+    bundle: true,
+    format: 'esm',
+    target: 'es2017',
+    write: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  const code = rewriteDefaultExport(result.outputFiles[0].text);
+  fs.mkdirSync(path.dirname(outFile), { recursive: true, mode: 0o755 });
+  const tmp = outFile + '.tmp';
+  fs.writeFileSync(tmp, code, { mode: 0o644 });
+  fs.renameSync(tmp, outFile);
+  return outFile;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  buildNjs().then((f) => console.log(`built ${path.relative(process.cwd(), f)}`));
+}

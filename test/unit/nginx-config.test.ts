@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defaultConfig } from '../../core/config.ts';
+import { fillTemplate, renderNginxSnippets } from '../../core/nginx-config.ts';
+
+test('snippets carry the operator\'s paths, prefix and trusted proxies', () => {
+  const c = defaultConfig('/srv/ml/var');
+  c.origin.root = '/srv/www/pub';
+  c.origin.urlPrefix = '/pub/';
+  c.nginx.trustedProxies = ['10.1.0.0/16', '2001:db8::1'];
+  const { http, server } = renderNginxSnippets(c, '/opt/ml/build/njs/mirrorlane.js');
+  assert.match(http, /js_import mirrorlane from \/opt\/ml\/build\/njs\/mirrorlane\.js;/);
+  assert.match(http, /server unix:\/srv\/ml\/var\/run\/sidecar\.sock;/);
+  assert.match(http, /keepalive 128;/);
+  assert.match(server, /location \^~ \/pub\/ \{/);
+  assert.match(server, /alias \/srv\/www\/pub\/;/);
+  assert.match(server, /set_real_ip_from 10\.1\.0\.0\/16;\nset_real_ip_from 2001:db8::1;/);
+  assert.match(server, /proxy_read_timeout 500ms;/);
+  assert.doesNotMatch(http + server, /\{\{/);
+});
+
+test('values that would break out of an nginx directive are refused', () => {
+  const c = defaultConfig('/srv/ml/var');
+  c.origin.root = '/srv/www; return 200 pwned';
+  assert.throws(() => renderNginxSnippets(c), /origin\.root cannot be used in nginx config/);
+  const d = defaultConfig('/srv/ml/var');
+  d.nginx.trustedProxies = ['example.com'];
+  assert.throws(() => renderNginxSnippets(d), /not an address or network/);
+});
+
+test('a template placeholder without a value is an error', () => {
+  assert.equal(fillTemplate('a {{x}} b', { x: 1 }), 'a 1 b');
+  assert.throws(() => fillTemplate('a {{y}}', {}), /no value for \{\{y\}\}/);
+});
