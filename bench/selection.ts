@@ -3,6 +3,7 @@
 
 import { selectMirrors, type SelectionRequest } from '../core/selection.ts';
 import type { ClientLocation, Mirror } from '../core/types.ts';
+import { makeMirror } from '../test/helpers/mirror-factory.ts';
 import { mulberry32 } from '../test/helpers/prng.ts';
 
 const PLACES: [string, string, number, number][] = [
@@ -16,42 +17,29 @@ function makeMirrors(n: number, rnd: () => number): Mirror[] {
   const out: Mirror[] = [];
   for (let i = 0; i < n; i++) {
     const [country, continent, lat, lng] = PLACES[i % PLACES.length];
-    out.push({
-      id: i + 1,
-      identifier: `m${i + 1}`,
-      httpUrl: `http://m${i + 1}.example.org/pub`,
-      httpsUrl: rnd() < 0.8 ? `https://m${i + 1}.example.org/pub/` : null,
-      ftpUrl: null,
-      rsyncUrl: null,
-      operatorName: '',
-      operatorUrl: '',
-      adminName: '',
-      adminEmail: '',
-      publicNotes: '',
-      country,
-      continent,
-      otherCountries: rnd() < 0.1 ? ['BE', 'LU'] : [],
-      lat: lat + rnd() * 4 - 2,
-      lng: lng + rnd() * 4 - 2,
-      asn: 1000 + i,
-      prefixes: [`10.${i & 255}.${(i >> 8) & 255}.0/24`, `2001:db8:${i.toString(16)}::/48`],
-      ipv4: true,
-      ipv6: rnd() < 0.7,
-      score: [50, 100, 200][i % 3],
-      enabled: rnd() < 0.95,
-      health: rnd() < 0.05 ? 'down' : 'up',
-      healthReason: 'timeout',
-      healthSince: null,
-      fileMaxSize: rnd() < 0.05 ? 1_000_000 : null,
-      countryOnly: rnd() < 0.05,
-      continentOnly: rnd() < 0.05,
-      asOnly: false,
-      prefixOnly: false,
-      excludedCountries: [],
-      acceptsRanges: true,
-      createdAt: new Date(0),
-      updatedAt: new Date(0),
-    });
+    out.push(
+      makeMirror({
+        id: i + 1,
+        identifier: `m${i + 1}`,
+        httpUrl: `http://m${i + 1}.example.org/pub`,
+        httpsUrl: rnd() < 0.8 ? `https://m${i + 1}.example.org/pub/` : null,
+        country,
+        continent,
+        otherCountries: rnd() < 0.1 ? ['BE', 'LU'] : [],
+        lat: lat + rnd() * 4 - 2,
+        lng: lng + rnd() * 4 - 2,
+        asn: 1000 + i,
+        prefixes: [`10.${i & 255}.${(i >> 8) & 255}.0/24`, `2001:db8:${i.toString(16)}::/48`],
+        ipv6: rnd() < 0.7,
+        score: [50, 100, 200][i % 3],
+        enabled: rnd() < 0.95,
+        health: rnd() < 0.05 ? 'down' : 'up',
+        healthReason: 'timeout',
+        fileMaxSize: rnd() < 0.05 ? 1_000_000 : null,
+        countryOnly: rnd() < 0.05,
+        continentOnly: rnd() < 0.05,
+      }),
+    );
   }
   return out;
 }

@@ -47,6 +47,52 @@ export interface Config {
   selection: {
     /** Mirrors within this factor of the nearest one's distance share the load (Mirrorbits: 1.5). */
     distanceRange: number;
+    /** Longest ranked list (chosen mirror plus alternatives). */
+    maxAlternatives: number;
+  };
+  /** When the origin serves a file itself instead of redirecting (MirrorBrain's MinSize and Exclude* rules). */
+  delivery: {
+    /** Files smaller than this many bytes are not worth a redirect. */
+    minSize: number;
+    /** Globs (`*` within a segment, `**` across, a pattern without "/" matches the file name) or `re:REGEX`. */
+    excludePaths: string[];
+    /** Client networks (CIDR) that always get the file from the origin. */
+    excludeNetworks: string[];
+    /** Case-insensitive substrings of User-Agent, or `re:REGEX`. */
+    excludeUserAgents: string[];
+    /** Honour ?country= ?as= ?ip= on plain redirects too (they always work on mirror lists and JSON). */
+    overridesOnRedirect: boolean;
+  };
+  scan: {
+    /** Parallel mirror scans. */
+    jobs: number;
+    /** Give up a mirror's listing after this long; the mirror keeps what it had. */
+    timeoutS: number;
+    /** Path prefix -> minutes a mirror's copy may be older than the origin's (files updated in place). */
+    outdatedAllowedMinutes: Record<string, number>;
+    /** Detect and correct a constant timezone error of FTP mirrors. */
+    tzDetection: boolean;
+    /** Verify files over 2 GiB with a ranged request across the 2^31 boundary before they count. */
+    verifyLargeFiles: boolean;
+    /** Hashes the origin scan computes: sha256 always, sha1 and md5 when listed. */
+    originHashes: string[];
+  };
+  probe: {
+    intervalS: number;
+    timeoutMs: number;
+    /** Consecutive successes that bring a down mirror back. */
+    upAfter: number;
+    /** Consecutive failures that take a mirror down. */
+    downAfter: number;
+    /** A redirect from a mirror counts as a failure. */
+    refuseRedirects: boolean;
+    /** Origin path of a trace file holding a timestamp the origin updates on every sync; '' for none. */
+    traceFile: string;
+    /** A mirror whose trace lags more than this many seconds is stale (down); 0 turns the check off. */
+    traceMaxAgeS: number;
+    /** A probed file that the mirror no longer has is taken out of its files; also disable the mirror? */
+    disableOnMissing: boolean;
+    userAgent: string;
   };
   /** Seed and serve the demo origin and three demo mirrors. */
   demo: boolean;
@@ -75,7 +121,20 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
       keepalive: 128,
       workerProcesses: 'auto',
     },
-    selection: { distanceRange: 1.5 },
+    selection: { distanceRange: 1.5, maxAlternatives: 10 },
+    delivery: { minSize: 4096, excludePaths: [], excludeNetworks: [], excludeUserAgents: [], overridesOnRedirect: false },
+    scan: { jobs: 4, timeoutS: 1800, outdatedAllowedMinutes: {}, tzDetection: true, verifyLargeFiles: true, originHashes: ['sha256'] },
+    probe: {
+      intervalS: 60,
+      timeoutMs: 5000,
+      upAfter: 2,
+      downAfter: 1,
+      refuseRedirects: false,
+      traceFile: '',
+      traceMaxAgeS: 0,
+      disableOnMissing: false,
+      userAgent: 'Mirrorlane-probe/0.1 (+https://github.com/mirrorlane)',
+    },
     demo: true,
   };
 }
@@ -85,6 +144,9 @@ type Json = Record<string, unknown>;
 function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/** Settings whose keys are the operator's (path prefixes), with numbers as values. */
+const RECORD_SETTINGS = new Set(['scan.outdatedAllowedMinutes']);
 
 /** Merge a parsed config file onto the defaults, checking every key so a typo is named, not ignored. */
 export function mergeConfig(base: Config, file: Json, source: string): Config {
@@ -96,7 +158,12 @@ export function mergeConfig(base: Config, file: Json, source: string): Config {
         throw new ConfigError(`${source}: unknown setting "${at}"; see README.md, section Configuration`);
       }
       const current = target[key];
-      if (isObject(current)) {
+      if (RECORD_SETTINGS.has(at)) {
+        if (!isObject(value) || !Object.values(value).every((v) => typeof v === 'number' && v >= 0)) {
+          throw new ConfigError(`${source}: "${at}" must be an object of non-negative numbers, e.g. {"/repodata/": 60}`);
+        }
+        target[key] = value;
+      } else if (isObject(current)) {
         if (!isObject(value)) throw new ConfigError(`${source}: "${at}" must be an object`);
         walk(current, value, at);
       } else if (Array.isArray(current)) {
@@ -131,6 +198,19 @@ function resolvePaths(c: Config, baseDir: string): Config {
     throw new ConfigError(`origin.urlPrefix must start and end with "/", got "${c.origin.urlPrefix}"`);
   }
   if (!(c.selection.distanceRange >= 1)) throw new ConfigError('selection.distanceRange must be a number >= 1');
+  for (const h of c.scan.originHashes) {
+    if (!['sha256', 'sha1', 'md5'].includes(h)) throw new ConfigError(`scan.originHashes: unknown hash "${h}" (use sha256, sha1, md5)`);
+  }
+  const wholeAtLeast1: [string, number][] = [
+    ['scan.jobs', c.scan.jobs],
+    ['probe.upAfter', c.probe.upAfter],
+    ['probe.downAfter', c.probe.downAfter],
+    ['probe.intervalS', c.probe.intervalS],
+    ['probe.timeoutMs', c.probe.timeoutMs],
+  ];
+  for (const [name, v] of wholeAtLeast1) {
+    if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be a whole number >= 1, got ${v}`);
+  }
   return c;
 }
 

@@ -79,13 +79,8 @@ export interface ManagedNginx {
   workers?: number | 'auto';
 }
 
-/** Write conf/nginx.conf and the two included snippets under the private nginx's prefix. */
-export function writeManagedNginxConfig(config: Config, m: ManagedNginx, njsFile = NJS_FILE): string {
-  for (const sub of ['conf', 'logs', 'tmp']) fs.mkdirSync(path.join(m.prefix, sub), { recursive: true, mode: 0o755 });
-  const snippets = renderNginxSnippets(config, njsFile);
-  fs.writeFileSync(path.join(m.prefix, 'conf', 'mirrorlane-http.conf'), snippets.http);
-  fs.writeFileSync(path.join(m.prefix, 'conf', 'mirrorlane-server.conf'), snippets.server);
-  const mirrorServers = (m.mirrors ?? [])
+function renderMirrorServers(servers: LocalMirrorServer[]): string {
+  return servers
     .map((s) =>
       fillTemplate(template('mirror-server.conf'), {
         listen: token(s.listen, 'mirror listen'),
@@ -94,17 +89,39 @@ export function writeManagedNginxConfig(config: Config, m: ManagedNginx, njsFile
       }),
     )
     .join('\n');
+}
+
+function makePrefixDirs(prefix: string): void {
+  for (const sub of ['conf', 'logs', 'tmp']) fs.mkdirSync(path.join(prefix, sub), { recursive: true, mode: 0o755 });
+}
+
+// As root, nginx drops its workers to nobody; name it so the config says what happens.
+const workerUser = () => (process.getuid?.() === 0 ? 'user nobody nogroup;' : '');
+
+/** conf/nginx.conf of an nginx that only serves directories (local mirrors for the demo and tests). */
+export function writeStaticNginxConfig(prefix: string, servers: LocalMirrorServer[]): string {
+  makePrefixDirs(prefix);
+  const file = path.join(prefix, 'conf', 'nginx.conf');
+  fs.writeFileSync(file, fillTemplate(template('static.conf'), { prefix: token(prefix, 'nginx prefix'), user: workerUser(), servers: renderMirrorServers(servers) }));
+  return file;
+}
+
+/** Write conf/nginx.conf and the two included snippets under the private nginx's prefix. */
+export function writeManagedNginxConfig(config: Config, m: ManagedNginx, njsFile = NJS_FILE): string {
+  makePrefixDirs(m.prefix);
+  const snippets = renderNginxSnippets(config, njsFile);
+  fs.writeFileSync(path.join(m.prefix, 'conf', 'mirrorlane-http.conf'), snippets.http);
+  fs.writeFileSync(path.join(m.prefix, 'conf', 'mirrorlane-server.conf'), snippets.server);
   const main = fillTemplate(template('main.conf'), {
     js_module: JS_MODULE,
     workers: m.workers ?? config.nginx.workerProcesses,
     prefix: token(m.prefix, 'nginx prefix'),
     error_level: m.errorLevel ?? 'warn',
-    // As root, nginx drops its workers to nobody; name it so the config says what happens.
-    user: process.getuid?.() === 0 ? 'user nobody nogroup;' : '',
+    user: workerUser(),
     mime_types: '/etc/nginx/mime.types',
     listen: m.listen.map((l) => `        listen ${token(l, 'listen')};`).join('\n'),
     server_name: token(config.nginx.serverName, 'nginx.serverName'),
-    extra_servers: mirrorServers,
+    extra_servers: renderMirrorServers(m.mirrors ?? []),
   });
   const file = path.join(m.prefix, 'conf', 'nginx.conf');
   fs.writeFileSync(file, main);

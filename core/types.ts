@@ -47,6 +47,24 @@ export interface Mirror {
   acceptsRanges: boolean;
   createdAt: Date;
   updatedAt: Date;
+  /** Bookkeeping of scans and probes: written by the scanner and the prober, shown by `mirror show`. */
+  scan: MirrorScanState;
+  tzOffsetMs: number;
+  probeAt: Date | null;
+  probeSuccesses: number;
+  probeFailures: number;
+}
+
+export interface MirrorScanState {
+  at: Date | null;
+  protocol: string;
+  durationMs: number | null;
+  filesFound: number | null;
+  filesHeld: number | null;
+  filesAdded: number | null;
+  filesRemoved: number | null;
+  /** '' when the last scan succeeded. */
+  error: string;
 }
 
 /** One row of the packed file table. */

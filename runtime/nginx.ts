@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { writeStaticNginxConfig, type LocalMirrorServer } from '../core/nginx-config.ts';
 
 const execFileP = promisify(execFile);
 
@@ -93,4 +94,10 @@ export async function startNginx(prefix: string, waitFor: { host: string; port: 
       clearTimeout(timer);
     },
   };
+}
+
+/** An nginx that only serves directories, e.g. local mirrors for tests: listen → root. */
+export async function startStaticNginx(prefix: string, servers: LocalMirrorServer[]): Promise<RunningNginx> {
+  writeStaticNginxConfig(prefix, servers);
+  return startNginx(prefix, servers.map((s) => parseListen(s.listen)));
 }

@@ -5,7 +5,9 @@ import type { Mirror } from '../types.ts';
 export const MIRROR_COLUMNS = `id, identifier, http_url, https_url, ftp_url, rsync_url, operator_name, operator_url,
   admin_name, admin_email, public_notes, country, continent, other_countries, lat, lng, asn,
   prefixes::text[] AS prefixes, ipv4, ipv6, score, enabled, health, health_reason, health_since, file_max_size,
-  country_only, continent_only, as_only, prefix_only, excluded_countries, accepts_ranges, created_at, updated_at`;
+  country_only, continent_only, as_only, prefix_only, excluded_countries, accepts_ranges, created_at, updated_at,
+  scan_at, scan_protocol, scan_duration_ms, scan_files_found, scan_files_held, scan_files_added, scan_files_removed,
+  scan_error, tz_offset_ms, probe_at, probe_successes, probe_failures`;
 
 export function mirrorFromRow(r: Record<string, any>): Mirror {
   return {
@@ -43,6 +45,20 @@ export function mirrorFromRow(r: Record<string, any>): Mirror {
     acceptsRanges: r.accepts_ranges,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    scan: {
+      at: r.scan_at,
+      protocol: r.scan_protocol,
+      durationMs: r.scan_duration_ms,
+      filesFound: r.scan_files_found,
+      filesHeld: r.scan_files_held,
+      filesAdded: r.scan_files_added,
+      filesRemoved: r.scan_files_removed,
+      error: r.scan_error,
+    },
+    tzOffsetMs: r.tz_offset_ms,
+    probeAt: r.probe_at,
+    probeSuccesses: r.probe_successes,
+    probeFailures: r.probe_failures,
   };
 }
 
@@ -52,7 +68,10 @@ export async function listMirrors(db: pg.Pool | pg.ClientBase): Promise<Mirror[]
 }
 
 /** The fields an admin sets; everything else (id, health, timestamps) is the system's. */
-export type MirrorFields = Omit<Mirror, 'id' | 'health' | 'healthReason' | 'healthSince' | 'createdAt' | 'updatedAt'>;
+export type MirrorFields = Omit<
+  Mirror,
+  'id' | 'health' | 'healthReason' | 'healthSince' | 'createdAt' | 'updatedAt' | 'scan' | 'tzOffsetMs' | 'probeAt' | 'probeSuccesses' | 'probeFailures'
+>;
 export type MirrorInput = Partial<MirrorFields> & { identifier: string };
 export type MirrorPatch = Partial<Omit<MirrorFields, 'identifier' | 'enabled'>>;
 

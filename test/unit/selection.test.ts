@@ -11,54 +11,14 @@ import {
 } from '../../core/selection.ts';
 import { EARTH_RADIUS_KM } from '../../core/distance.ts';
 import type { ClientLocation, Mirror } from '../../core/types.ts';
+import { makeMirror } from '../helpers/mirror-factory.ts';
 import { fixedRandom, mulberry32 } from '../helpers/prng.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fixtures
 
-let nextId = 1;
-
 /** A healthy, enabled, unrestricted dual-stack mirror in Germany with both schemes; override what a case needs. */
-function mirror(over: Partial<Mirror> = {}): Mirror {
-  const id = over.id ?? nextId++;
-  return {
-    id,
-    identifier: `m${id}`,
-    httpUrl: `http://m${id}.example/mirror`,
-    httpsUrl: `https://m${id}.example/mirror/`,
-    ftpUrl: null,
-    rsyncUrl: null,
-    operatorName: `Operator ${id}`,
-    operatorUrl: `https://op${id}.example/`,
-    adminName: 'Admin',
-    adminEmail: 'admin@example.org',
-    publicNotes: '',
-    country: 'DE',
-    continent: 'EU',
-    otherCountries: [],
-    lat: null,
-    lng: null,
-    asn: null,
-    prefixes: [],
-    ipv4: true,
-    ipv6: true,
-    score: 100,
-    enabled: true,
-    health: 'up',
-    healthReason: '',
-    healthSince: null,
-    fileMaxSize: null,
-    countryOnly: false,
-    continentOnly: false,
-    asOnly: false,
-    prefixOnly: false,
-    excludedCountries: [],
-    acceptsRanges: true,
-    createdAt: new Date(0),
-    updatedAt: new Date(0),
-    ...over,
-  };
-}
+const mirror = makeMirror;
 
 /** Mirrorbits' test client: France, Europe, AS4444; in Paris, with a documentation address. */
 const FR_CLIENT: ClientLocation = {
