@@ -15,6 +15,7 @@ import { registerFileCommands } from './commands/file.ts';
 import { registerIplookupCommand } from './commands/iplookup.ts';
 import { registerMirrorCommands } from './commands/mirror.ts';
 import { registerNginxConfigCommand } from './commands/nginx-config.ts';
+import { registerPeerCommands } from './commands/peer.ts';
 import { registerServeCommand } from './commands/serve.ts';
 
 export const EXIT_OK = 0;
@@ -43,6 +44,7 @@ function buildProgram(ctx: CliContext, write: { out: (s: string) => void; err: (
   registerDbCommands(program, ctx);
   registerMirrorCommands(program, ctx);
   registerFileCommands(program, ctx);
+  registerPeerCommands(program, ctx);
   registerIplookupCommand(program, ctx);
   registerNginxConfigCommand(program, ctx);
   registerServeCommand(program, ctx);

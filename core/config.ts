@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compileLocalDeliveryRules } from './local-delivery.ts';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -198,6 +199,11 @@ function resolvePaths(c: Config, baseDir: string): Config {
     throw new ConfigError(`origin.urlPrefix must start and end with "/", got "${c.origin.urlPrefix}"`);
   }
   if (!(c.selection.distanceRange >= 1)) throw new ConfigError('selection.distanceRange must be a number >= 1');
+  try {
+    compileLocalDeliveryRules(c.delivery);
+  } catch (e) {
+    throw new ConfigError(`delivery.${(e as Error).message}`);
+  }
   for (const h of c.scan.originHashes) {
     if (!['sha256', 'sha1', 'md5'].includes(h)) throw new ConfigError(`scan.originHashes: unknown hash "${h}" (use sha256, sha1, md5)`);
   }

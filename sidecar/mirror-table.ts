@@ -3,6 +3,7 @@
 // connection is retried with backoff, reloading everything once it is back (changes may have been missed).
 import pg from 'pg';
 import { listMirrors } from '../core/db/mirrors.ts';
+import { peersByAsn } from '../core/db/peers.ts';
 import type { Mirror } from '../core/types.ts';
 
 export interface MirrorTableEvents {
@@ -13,6 +14,8 @@ export interface MirrorTableEvents {
 
 export class MirrorTable {
   private byId = new Map<number, Mirror>();
+  /** Client AS → mirror ids it prefers (the as_peer table). */
+  peers: ReadonlyMap<number, readonly number[]> = new Map();
   private listener: pg.Client | null = null;
   private closed = false;
   private retryMs = 250;
@@ -35,8 +38,9 @@ export class MirrorTable {
   }
 
   async reload(): Promise<void> {
-    const mirrors = await listMirrors(this.pool);
+    const [mirrors, peers] = await Promise.all([listMirrors(this.pool), peersByAsn(this.pool)]);
     this.byId = new Map(mirrors.map((m) => [m.id, m]));
+    this.peers = peers;
     this.loadedAt = new Date();
   }
 

@@ -72,9 +72,11 @@ export async function runSidecar(config: Config, opts: { log?: (m: string) => vo
       return row;
     },
     mirror: (id) => mirrors.get(id),
+    peers: () => mirrors.peers,
     geo,
     originKind: originKindFn(config.origin.root),
-    selection: { distanceRange: config.selection.distanceRange },
+    selection: { distanceRange: config.selection.distanceRange, maxAlternatives: config.selection.maxAlternatives },
+    delivery: config.delivery,
     random: Math.random,
   };
 
@@ -99,6 +101,7 @@ export async function runSidecar(config: Config, opts: { log?: (m: string) => vo
         scheme: header(req, 'x-ml-scheme'),
         userAgent: header(req, 'x-ml-user-agent'),
         range: header(req, 'x-ml-range'),
+        accept: header(req, 'x-ml-accept'),
       },
       deps,
     ).then(

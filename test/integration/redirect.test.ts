@@ -137,6 +137,40 @@ describe('redirect path on real nginx, sidecar and PostgreSQL', () => {
     }
   }));
 
+  test('small files are not worth a redirect: the origin serves them', withLogs(S, async () => {
+    const r = await from('192.0.2.10', '/pub/README.txt');
+    assert.equal(r.status, 200);
+    assert.match(r.body, /^Mirrorlane demo file \/pub\/README\.txt/);
+  }));
+
+  test('?json through nginx: ranked mirrors, reasons, overrides; a plain redirect ignores ?country', withLogs(S, async () => {
+    const r = await from('192.0.2.10', `${ISO}?json&country=jp`);
+    assert.equal(r.status, 200);
+    assert.match(String(r.headers['content-type']), /^application\/json/);
+    const body = JSON.parse(r.body);
+    assert.equal(body.client.country, 'JP');
+    assert.equal(body.client.overridden, true);
+    assert.equal(body.file.size, 2 * 1024 * 1024);
+    assert.deepEqual(body.mirrors.map((m: { identifier: string }) => m.identifier).sort(), ['demo-de', 'demo-us']);
+    const plain = await from('192.0.2.10', `${TGZ}?country=jp`);
+    assert.equal(plain.headers['x-mirrorlane-mirror'], 'demo-de');
+    const viaAccept = await request(stack.base + TGZ, { headers: { 'X-Forwarded-For': '192.0.2.10', Accept: 'application/json' } });
+    assert.equal(JSON.parse(viaAccept.body).chosen, 'demo-de');
+  }));
+
+  test('AS peers added with the CLI take effect at once', withLogs(S, async () => {
+    const quiet = { env: stack.env, stdout: () => {}, stderr: () => {} };
+    // 192.0.2.10 is in AS64500 (fixture): make demo-jp its peer.
+    assert.equal(await runCli(['peer', 'add', 'AS64500', 'demo-jp'], quiet), 0);
+    try {
+      await waitFor(async () => (await from('192.0.2.10')).headers['x-mirrorlane-tier'] === 'as', 'AS tier', 1000);
+      assert.equal((await from('192.0.2.10')).headers['x-mirrorlane-mirror'], 'demo-jp');
+    } finally {
+      assert.equal(await runCli(['peer', 'rm', '64500'], quiet), 0);
+    }
+    await waitFor(async () => (await from('192.0.2.10')).headers['x-mirrorlane-mirror'] === 'demo-de', 'peer gone', 1000);
+  }));
+
   test('a mirror disabled with the CLI stops receiving traffic within a second, no restart', withLogs(S, async () => {
     assert.equal((await from('192.0.2.10')).headers['x-mirrorlane-mirror'], 'demo-de');
     const out: string[] = [];
