@@ -11,12 +11,18 @@ import { DatabaseError, describeDbError } from '../core/db/pool.ts';
 import { OriginFileError } from '../core/origin-file.ts';
 import { CliContext, CliFailure, UsageError, type CliIo } from './commands/context.ts';
 import { registerDbCommands } from './commands/db.ts';
+import { registerExportCommands } from './commands/export.ts';
 import { registerFileCommands } from './commands/file.ts';
 import { registerIplookupCommand } from './commands/iplookup.ts';
 import { registerMirrorCommands } from './commands/mirror.ts';
+import { registerMirrorlistCommand } from './commands/mirrorlist.ts';
 import { registerNginxConfigCommand } from './commands/nginx-config.ts';
+import { registerOriginCommands } from './commands/origin.ts';
 import { registerPeerCommands } from './commands/peer.ts';
+import { registerProbeCommand } from './commands/probe.ts';
+import { registerScanCommand } from './commands/scan.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerStatsCommands } from './commands/stats.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -45,9 +51,15 @@ function buildProgram(ctx: CliContext, write: { out: (s: string) => void; err: (
   registerMirrorCommands(program, ctx);
   registerFileCommands(program, ctx);
   registerPeerCommands(program, ctx);
+  registerMirrorlistCommand(program, ctx);
+  registerExportCommands(program, ctx);
+  registerProbeCommand(program, ctx);
+  registerScanCommand(program, ctx);
+  registerOriginCommands(program, ctx);
   registerIplookupCommand(program, ctx);
   registerNginxConfigCommand(program, ctx);
   registerServeCommand(program, ctx);
+  registerStatsCommands(program, ctx);
   addUsageHints(program, 'mirrorlane');
   return program;
 }

@@ -1,6 +1,6 @@
 // Pure validators for values typed on the command line. Each returns the normalised value or throws a
 // ValueError whose message names the flag, the rule and what was given, so the CLI can print it as is.
-import net from 'node:net';
+import { formatIp, maskHostBits, parseIpInto, parsePrefixLength } from './ip.ts';
 
 export class ValueError extends Error {}
 
@@ -82,48 +82,27 @@ function splitList(v: string): string[] {
   return v.split(/[\s,]+/).filter((x) => x !== '');
 }
 
-/** IPv4 or IPv6 address as 4 or 16 bytes; null when it is not an address. */
-export function ipBytes(addr: string): number[] | null {
-  const family = net.isIP(addr);
-  if (family === 4) return addr.split('.').map(Number);
-  if (family !== 6) return null;
-  let s = addr.toLowerCase();
-  const tail: number[] = [];
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    tail.push(...v4[1].split('.').map(Number));
-    s = s.slice(0, -v4[1].length) + '0:0'; // placeholder groups, overwritten below
-  }
-  const [head, rest] = s.includes('::') ? s.split('::') : [s, null];
-  const groups = (x: string) => (x === '' ? [] : x.split(':').map((g) => parseInt(g, 16)));
-  const h = groups(head);
-  const r = rest === null ? [] : groups(rest);
-  const words = rest === null ? h : [...h, ...new Array(8 - h.length - r.length).fill(0), ...r];
-  const bytes = words.flatMap((w) => [w >> 8, w & 255]);
-  if (tail.length) bytes.splice(12, 4, ...tail);
-  return bytes;
-}
-
 /**
  * A network in CIDR notation. A bare address becomes a host route (/32, /128). Host bits must be zero, as
- * PostgreSQL's cidr type demands; the message names the network that was probably meant.
+ * PostgreSQL's cidr type demands; the message names the network that was probably meant. ::ffff:a.b.c.d/n stays an
+ * IPv6 network (0..128), and a zone id is refused (the cidr type has none).
  */
 export function parseCidr(flag: string, v: string): string {
   const s = v.trim();
-  const [addr, lenText, extra] = s.split('/');
-  const bytes = ipBytes(addr);
-  if (!bytes || extra !== undefined) fail(flag, 'a network in CIDR notation (e.g. 192.0.2.0/24 or 2001:db8::/32)', v);
-  const bits = bytes.length * 8;
-  const len = lenText === undefined ? bits : /^\d{1,3}$/.test(lenText) ? Number(lenText) : NaN;
-  if (!(len >= 0 && len <= bits)) fail(flag, `a prefix length 0..${bits}`, v);
-  const masked = bytes.map((b, i) => {
-    const keep = Math.max(0, Math.min(8, len - i * 8));
-    return b & ((0xff << (8 - keep)) & 0xff);
-  });
-  if (masked.some((b, i) => b !== bytes[i])) {
-    throw new ValueError(`${flag}: '${v}' has host bits set; did you mean ${formatIp(masked)}/${len}?`);
+  const slash = s.indexOf('/');
+  const addrEnd = slash < 0 ? s.length : slash;
+  const bytes = new Uint8Array(16);
+  const family = parseIpInto(s, bytes, 0, addrEnd);
+  if (family === 0 || s.indexOf('/', addrEnd + 1) >= 0) {
+    fail(flag, 'a network in CIDR notation (e.g. 192.0.2.0/24 or 2001:db8::/32)', v);
   }
-  return `${addr}/${len}`;
+  const bits = family === 4 ? 32 : 128;
+  const len = slash < 0 ? bits : parsePrefixLength(s, slash + 1, s.length, bits);
+  if (len < 0) fail(flag, `a prefix length 0..${bits}`, v);
+  if (maskHostBits(bytes, len, family)) {
+    throw new ValueError(`${flag}: '${v}' has host bits set; did you mean ${formatIp(bytes, family)}/${len}?`);
+  }
+  return `${s.slice(0, addrEnd)}/${len}`;
 }
 
 export function parseCidrList(flag: string, v: string): string[] {
@@ -133,22 +112,6 @@ export function parseCidrList(flag: string, v: string): string[] {
     if (!out.includes(c)) out.push(c);
   }
   return out;
-}
-
-function formatIp(bytes: number[]): string {
-  if (bytes.length === 4) return bytes.join('.');
-  const words: string[] = [];
-  for (let i = 0; i < 16; i += 2) words.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
-  // Shorten the longest run of zero groups, as the canonical form does.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; i++) {
-    let j = i;
-    while (j < 8 && words[j] === '0') j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-  }
-  if (best < 0) return words.join(':');
-  return `${words.slice(0, best).join(':')}::${words.slice(best + bestLen).join(':')}`;
 }
 
 export type UrlScheme = 'http' | 'https' | 'ftp' | 'rsync';

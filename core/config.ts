@@ -95,6 +95,29 @@ export interface Config {
     disableOnMissing: boolean;
     userAgent: string;
   };
+  /** What njs does when the sidecar is down, slow or answers garbage. */
+  fallback: {
+    /** "CC URL" entries ("DE https://ftp.de.example/pub/"): redirect there; none: the origin serves the file. */
+    mirrors: string[];
+    /** nginx variables holding the client's country / continent code when nginx knows them (geoip2 module). */
+    countryVariable: string;
+    continentVariable: string;
+  };
+  /** What clients get besides the redirect: RFC 6249 headers, apt mirror lists, signed redirect URLs. */
+  formats: {
+    /** rel=duplicate Link headers on a redirect (the best alternatives after the chosen mirror); 0: none. */
+    linkHeaders: number;
+    /**
+     * apt `mirror://` lists: origin path of the list ("/debian.list") -> origin subtree it covers ("/debian/").
+     * The list names, best first, the mirrors that hold a dists/SUITE/InRelease or Release file of the subtree.
+     */
+    aptLists: Record<string, string>;
+    /**
+     * '' (off) or a secret shared with the mirrors: redirect URLs then carry ?time=T&stamp=S,
+     * S = hex HMAC-SHA256(secret, decimal T immediately followed by the origin path), see core/stamp.ts.
+     */
+    stampSecret: string;
+  };
   /** Seed and serve the demo origin and three demo mirrors. */
   demo: boolean;
 }
@@ -136,6 +159,8 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
       disableOnMissing: false,
       userAgent: 'Mirrorlane-probe/0.1 (+https://github.com/mirrorlane)',
     },
+    fallback: { mirrors: [], countryVariable: '', continentVariable: '' },
+    formats: { linkHeaders: 5, aptLists: {}, stampSecret: '' },
     demo: true,
   };
 }
@@ -148,6 +173,8 @@ function isObject(v: unknown): v is Json {
 
 /** Settings whose keys are the operator's (path prefixes), with numbers as values. */
 const RECORD_SETTINGS = new Set(['scan.outdatedAllowedMinutes']);
+/** Settings whose keys are the operator's, with strings as values. */
+const TEXT_RECORD_SETTINGS = new Set(['formats.aptLists']);
 
 /** Merge a parsed config file onto the defaults, checking every key so a typo is named, not ignored. */
 export function mergeConfig(base: Config, file: Json, source: string): Config {
@@ -162,6 +189,11 @@ export function mergeConfig(base: Config, file: Json, source: string): Config {
       if (RECORD_SETTINGS.has(at)) {
         if (!isObject(value) || !Object.values(value).every((v) => typeof v === 'number' && v >= 0)) {
           throw new ConfigError(`${source}: "${at}" must be an object of non-negative numbers, e.g. {"/repodata/": 60}`);
+        }
+        target[key] = value;
+      } else if (TEXT_RECORD_SETTINGS.has(at)) {
+        if (!isObject(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+          throw new ConfigError(`${source}: "${at}" must be an object of strings, e.g. {"/debian.list": "/debian/"}`);
         }
         target[key] = value;
       } else if (isObject(current)) {
@@ -203,6 +235,16 @@ function resolvePaths(c: Config, baseDir: string): Config {
     compileLocalDeliveryRules(c.delivery);
   } catch (e) {
     throw new ConfigError(`delivery.${(e as Error).message}`);
+  }
+  for (const [list, subtree] of Object.entries(c.formats.aptLists)) {
+    // The list is a path the sidecar answers itself; the subtree is where apt appends dists/... and pool/...
+    if (!/^\/[^?#\s]*[^/?#\s]$/.test(list)) throw new ConfigError(`formats.aptLists: "${list}" must be an origin path like "/debian.list"`);
+    if (!/^\/([^?#\s]*\/)?$/.test(subtree) || subtree.split('/').includes('..')) {
+      throw new ConfigError(`formats.aptLists: subtree "${subtree}" of "${list}" must start and end with "/", like "/debian/"`);
+    }
+  }
+  if (!Number.isInteger(c.formats.linkHeaders) || c.formats.linkHeaders < 0) {
+    throw new ConfigError(`formats.linkHeaders must be a whole number >= 0, got ${c.formats.linkHeaders}`);
   }
   for (const h of c.scan.originHashes) {
     if (!['sha256', 'sha1', 'md5'].includes(h)) throw new ConfigError(`scan.originHashes: unknown hash "${h}" (use sha256, sha1, md5)`);

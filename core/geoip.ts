@@ -20,7 +20,7 @@ import path from 'node:path';
 import { Reader } from 'maxmind';
 import type { ClientLocation } from './types.ts';
 import { continentOf } from './continents.ts';
-import { parseIpInto } from './mmdb-writer.ts';
+import { addressEnd, isV4Mapped, parseIpInto } from './ip.ts';
 
 export interface GeoIp {
   /** Never throws: an address that cannot be parsed gives a location whose fields are all null. */
@@ -85,13 +85,9 @@ function dotted(b: Uint8Array, at: number, xor: number): string {
 /** Normalise into `cur`; false when the text is not an address. */
 function classify(input: string): boolean {
   if (typeof input !== 'string' || input.length === 0 || input.length > 100) return false;
-  let end = input.length;
-  const pct = input.indexOf('%');
-  if (pct >= 0) {
-    // A zone id ("fe80::1%eth0") names the local interface, not a place: drop it. Only IPv6 has zones.
-    if (pct === end - 1 || input.indexOf(':') < 0 || input.indexOf(':') > pct) return false;
-    end = pct;
-  }
+  // A zone id ("fe80::1%eth0") names the local interface, not a place: drop it. Only IPv6 has zones.
+  const end = addressEnd(input);
+  if (end < 0) return false;
   const family = parseIpInto(input, bytes, 0, end);
   if (family === 0) return false;
   const ip = end === input.length ? input : input.slice(0, end);
@@ -105,9 +101,7 @@ function classify(input: string): boolean {
   for (let i = 0; i < 16; i++) lookupBytes[i] = bytes[i];
   cur.ip = cur.lookupIp = ip;
   cur.family = cur.lookupFamily = 6;
-  let zero80 = true;
-  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) zero80 = false;
-  if (zero80 && bytes[10] === 0xff && bytes[11] === 0xff) {
+  if (isV4Mapped(bytes)) {
     // ::ffff:a.b.c.d is an IPv4 client seen through a dual-stack socket: it is an IPv4 client.
     cur.ip = cur.lookupIp = dotted(bytes, 12, 0);
     cur.family = cur.lookupFamily = 4;

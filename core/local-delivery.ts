@@ -10,7 +10,7 @@
 // - excludeNetworks: CIDR prefixes or bare addresses, IPv4 or IPv6.
 // - excludeUserAgents: case-insensitive substrings ("Wget"); "re:<source>" for a regular expression (flag i).
 
-import { netContains, parseIp, parseNet, type ParsedNet } from './selection.ts';
+import { netContains, parseIp, parseNet, type ParsedNet } from './ip.ts';
 
 export interface LocalDeliveryRequest {
   /** Origin path, starts with '/', not percent-encoded. */

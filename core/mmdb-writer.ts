@@ -5,6 +5,7 @@
 // metadata map. The tree is built in a growable Int32Array (two records per node) rather than in JS objects so a
 // database of millions of nodes costs tens of MB, not GB. Data records are serialised once when inserted and shared
 // by every network that carries an identical record; map keys and repeated strings become MMDB pointers.
+import { isV4Mapped, parseIpInto, parsePrefixLength, prefixByteMask } from './ip.ts';
 
 /** Explicitly typed value, for when the JS type does not say which MMDB type to write. */
 export class MmdbTyped {
@@ -57,113 +58,6 @@ export interface MmdbWriterStats {
   /** Distinct data records stored. */
   records: number;
   dataBytes: number;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// IP parsing into bytes without allocation (also used by core/geoip.ts on every lookup).
-
-const hexGroups = new Uint16Array(8);
-
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
-
-/** Dotted quad in s[start, end) into out[at..at+3]. Leading zeros are refused (they read as octal elsewhere). */
-function parseV4(s: string, start: number, end: number, out: Uint8Array, at: number): boolean {
-  let part = 0;
-  let i = start;
-  while (part < 4) {
-    const first = i;
-    let v = 0;
-    while (i < end) {
-      const c = s.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      i++;
-      if (i - first > 3) return false;
-    }
-    if (i === first || v > 255 || (i - first > 1 && s.charCodeAt(first) === 48)) return false;
-    out[at + part++] = v;
-    if (part < 4) {
-      if (i >= end || s.charCodeAt(i) !== 46) return false;
-      i++;
-    }
-  }
-  return i === end;
-}
-
-function parseV6(s: string, start: number, end: number, out: Uint8Array): boolean {
-  let n = 0;
-  let gap = -1;
-  let i = start;
-  if (end - start < 2) return false;
-  if (s.charCodeAt(i) === 58) {
-    if (s.charCodeAt(i + 1) !== 58) return false;
-    gap = 0;
-    i += 2;
-  }
-  while (i < end) {
-    if (n >= 8) return false;
-    let j = i;
-    let v = 0;
-    while (j < end && j - i < 5) {
-      const h = hexValue(s.charCodeAt(j));
-      if (h < 0) break;
-      v = v * 16 + h;
-      j++;
-    }
-    if (j === i) return false;
-    if (j < end && s.charCodeAt(j) === 46) {
-      // Embedded dotted quad: must be last and takes two groups.
-      if (n > 6) return false;
-      const tmp = out; // parse into bytes 12..15 of out, then lift into groups
-      if (!parseV4(s, i, end, tmp, 12)) return false;
-      hexGroups[n++] = (tmp[12] << 8) | tmp[13];
-      hexGroups[n++] = (tmp[14] << 8) | tmp[15];
-      i = end;
-      break;
-    }
-    if (j - i > 4) return false;
-    hexGroups[n++] = v;
-    if (j === end) {
-      i = j;
-      break;
-    }
-    if (s.charCodeAt(j) !== 58) return false;
-    j++;
-    if (j < end && s.charCodeAt(j) === 58) {
-      if (gap >= 0) return false;
-      gap = n;
-      j++;
-    } else if (j === end) {
-      return false; // a single trailing colon
-    }
-    i = j;
-  }
-  if (gap < 0 ? n !== 8 : n > 7) return false;
-  const fill = 8 - n;
-  for (let g = 0, k = 0; g < 8; g++) {
-    let v = 0;
-    if (gap >= 0 && g >= gap && g < gap + fill) v = 0;
-    else v = hexGroups[k++];
-    out[g * 2] = v >> 8;
-    out[g * 2 + 1] = v & 0xff;
-  }
-  return true;
-}
-
-/**
- * Parse an IP address (no zone id, no prefix) into `out` (16 bytes): IPv4 in out[0..3], IPv6 in out[0..15].
- * Returns 4, 6, or 0 when the text is not an address. Allocates nothing.
- */
-export function parseIpInto(text: string, out: Uint8Array, start = 0, end = text.length): 0 | 4 | 6 {
-  for (let i = start; i < end; i++) {
-    if (text.charCodeAt(i) === 58) return parseV6(text, start, end, out) ? 6 : 0;
-  }
-  return parseV4(text, start, end, out, 0) ? 4 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -428,17 +322,12 @@ export class MmdbWriter {
     const family = parseIpInto(cidr, this.tmp, 0, addrEnd);
     if (family === 0) throw new Error(`not an IP network: "${cidr}"`);
     const max = family === 4 ? 32 : 128;
-    let prefix = max;
-    if (slash >= 0) {
-      const p = cidr.slice(slash + 1);
-      prefix = /^\d{1,3}$/.test(p) ? Number(p) : -1;
-      if (prefix < 0 || prefix > max) throw new Error(`bad prefix length in "${cidr}"`);
-    }
+    const prefix = slash < 0 ? max : parsePrefixLength(cidr, slash + 1, cidr.length, max);
+    if (prefix < 0) throw new Error(`bad prefix length in "${cidr}"`);
     const pfx = this.place(family, this.tmp, prefix, this.lo, cidr);
     // lo = network address, hi = last address of the network.
     for (let i = 0; i < 16; i++) {
-      const keep = Math.max(0, Math.min(8, pfx - 8 * i));
-      const mask = keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff;
+      const mask = prefixByteMask(pfx, i);
       this.hi[i] = (this.lo[i] & mask) | (~mask & 0xff);
       this.lo[i] &= mask;
     }
@@ -691,9 +580,4 @@ export class MmdbWriter {
     });
     return Buffer.concat([METADATA_MARKER, e.buf.subarray(0, e.len)]);
   }
-}
-
-function isV4Mapped(a: Uint8Array): boolean {
-  for (let i = 0; i < 10; i++) if (a[i] !== 0) return false;
-  return a[10] === 0xff && a[11] === 0xff;
 }

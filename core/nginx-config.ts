@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT, type Config } from './config.ts';
+import { continentOf } from './continents.ts';
 
 export const NJS_FILE = path.join(PROJECT_ROOT, 'build', 'njs', 'mirrorlane.js');
 export const JS_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so';
@@ -40,6 +41,24 @@ function trustedProxyLines(proxies: string[]): string {
     .join('\n');
 }
 
+/** "CC URL" config entries → "CC,CONTINENT,URL ..." for njs, which has no country table of its own. */
+export function fallbackEntries(entries: string[]): string {
+  return entries
+    .map((entry) => {
+      const m = /^\s*([A-Za-z]{2})\s+(https?:\/\/\S+)\s*$/.exec(entry);
+      const continent = m ? continentOf(m[1].toUpperCase()) : null;
+      if (!m || !continent) throw new Error(`fallback.mirrors: expected "CC URL" with a country code and an http(s) URL, got ${JSON.stringify(entry)}`);
+      return `${m[1].toUpperCase()},${continent},${token(m[2], 'fallback mirror URL')}`;
+    })
+    .join(' ');
+}
+
+function variableRef(name: string, what: string): string {
+  if (name === '') return '';
+  if (!/^\$[A-Za-z0-9_]+$/.test(name)) throw new Error(`${what} must be an nginx variable like $geoip2_country_code, got ${JSON.stringify(name)}`);
+  return name;
+}
+
 export interface NginxSnippets {
   http: string;
   server: string;
@@ -60,6 +79,9 @@ export function renderNginxSnippets(config: Config, njsFile = NJS_FILE): NginxSn
     origin_root: token(config.origin.root.replace(/\/+$/, ''), 'origin.root'),
     autoindex: config.nginx.autoindex ? 'on' : 'off',
     timeout_ms: config.nginx.sidecarTimeoutMs,
+    fallback: fallbackEntries(config.fallback.mirrors),
+    country_var: variableRef(config.fallback.countryVariable, 'fallback.countryVariable'),
+    continent_var: variableRef(config.fallback.continentVariable, 'fallback.continentVariable'),
   });
   return { http, server };
 }

@@ -21,6 +21,7 @@
 import { haversineKm } from './distance.ts';
 import { encodePath, isSafeBaseUrl, joinEncoded } from './urls.ts';
 import type { ClientLocation, Mirror, Scheme } from './types.ts';
+import { parseIpWords, parseNets, type ParsedIp, type ParsedNet } from './ip.ts';
 
 export type Tier = 'prefix' | 'as' | 'country' | 'continent' | 'elsewhere';
 
@@ -101,169 +102,8 @@ const T_CONTINENT = 3;
 const T_ELSEWHERE = 4;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Addresses and prefixes. net.BlockList.check(string) costs ~2.5 µs per call here (it builds a SocketAddress each
-// time), too much for 50 mirrors per request; so the client address is parsed once per request and each mirror's
-// prefixes once per mirror object, and matching is a few integer operations.
-
-/** An address as four 32-bit words, most significant first. IPv4 uses w0 only. */
-export interface ParsedIp {
-  family: 4 | 6;
-  w0: number;
-  w1: number;
-  w2: number;
-  w3: number;
-}
-
-/** A CIDR prefix: an address plus a mask per word. */
-export interface ParsedNet extends ParsedIp {
-  m0: number;
-  m1: number;
-  m2: number;
-  m3: number;
-  /** The prefix as configured, for messages. */
-  text: string;
-}
-
-function parseIpv4(s: string, start: number, end: number): number {
-  let value = 0;
-  let parts = 0;
-  let octet = -1;
-  let digits = 0;
-  for (let i = start; i <= end; i++) {
-    const c = i === end ? 46 /* '.' terminates the last part */ : s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || parts === 4) return -1;
-      value = value * 256 + octet;
-      parts++;
-      octet = -1;
-      digits = 0;
-    } else if (c >= 48 && c <= 57) {
-      // Leading zeros are refused: "010" is octal to some parsers, decimal to others.
-      if (digits > 0 && octet === 0) return -1;
-      octet = (octet < 0 ? 0 : octet) * 10 + (c - 48);
-      if (++digits > 3 || octet > 255) return -1;
-    } else {
-      return -1;
-    }
-  }
-  return parts === 4 ? value : -1;
-}
-
-const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
-
-/** Pushes the 16-bit groups of `parts` onto `out`; a dotted quad allowed as the very last part. */
-function pushGroups(parts: string[], out: number[], lastMayBeV4: boolean): boolean {
-  for (let i = 0; i < parts.length; i++) {
-    const p = parts[i];
-    if (lastMayBeV4 && i === parts.length - 1 && p.indexOf('.') >= 0) {
-      const v4 = parseIpv4(p, 0, p.length);
-      if (v4 < 0) return false;
-      out.push(Math.floor(v4 / 65536), v4 & 0xffff);
-    } else {
-      if (!HEX_GROUP.test(p)) return false;
-      out.push(parseInt(p, 16));
-    }
-  }
-  return true;
-}
-
-/**
- * Parses an IPv4 or IPv6 address (zone id ignored). IPv4-mapped IPv6 (::ffff:a.b.c.d) is returned as IPv4, as a
- * dual-stack socket reports IPv4 clients that way. Returns null for anything else.
- */
-export function parseIp(input: string): ParsedIp | null {
-  if (input.indexOf(':') < 0) {
-    const v = parseIpv4(input, 0, input.length);
-    return v < 0 ? null : { family: 4, w0: v, w1: 0, w2: 0, w3: 0 };
-  }
-  let s = input;
-  const zone = s.indexOf('%');
-  if (zone >= 0) s = s.slice(0, zone);
-  const groups: number[] = [];
-  const gap = s.indexOf('::');
-  if (gap >= 0) {
-    if (s.indexOf('::', gap + 1) >= 0) return null;
-    const head = gap === 0 ? [] : s.slice(0, gap).split(':');
-    const tail = gap + 2 === s.length ? [] : s.slice(gap + 2).split(':');
-    if (!pushGroups(head, groups, false)) return null;
-    const headLen = groups.length;
-    const tailGroups: number[] = [];
-    if (!pushGroups(tail, tailGroups, true)) return null;
-    if (headLen + tailGroups.length > 7) return null;
-    while (groups.length + tailGroups.length < 8) groups.push(0);
-    for (let i = 0; i < tailGroups.length; i++) groups.push(tailGroups[i]);
-  } else {
-    if (!pushGroups(s.split(':'), groups, true) || groups.length !== 8) return null;
-  }
-  const w0 = ((groups[0] << 16) | groups[1]) >>> 0;
-  const w1 = ((groups[2] << 16) | groups[3]) >>> 0;
-  const w2 = ((groups[4] << 16) | groups[5]) >>> 0;
-  const w3 = ((groups[6] << 16) | groups[7]) >>> 0;
-  if (w0 === 0 && w1 === 0 && w2 === 0xffff) return { family: 4, w0: w3, w1: 0, w2: 0, w3: 0 };
-  return { family: 6, w0, w1, w2, w3 };
-}
-
-function wordMask(bits: number, word: number): number {
-  const b = bits - 32 * word;
-  if (b <= 0) return 0;
-  if (b >= 32) return 0xffffffff;
-  return (0xffffffff << (32 - b)) >>> 0;
-}
-
-/**
- * Parses "192.0.2.0/24", "2001:db8::/32" or a bare address (a /32 or /128). Host bits may be set; they are masked
- * away when matching. Returns null for a malformed prefix.
- */
-export function parseNet(text: string): ParsedNet | null {
-  const slash = text.indexOf('/');
-  const ip = parseIp(slash < 0 ? text.trim() : text.slice(0, slash).trim());
-  if (ip === null) return null;
-  const max = ip.family === 4 ? 32 : 128;
-  let bits = max;
-  if (slash >= 0) {
-    const b = text.slice(slash + 1).trim();
-    if (!/^\d{1,3}$/.test(b)) return null;
-    bits = Number(b);
-    if (bits > max) {
-      // An IPv4-mapped IPv6 prefix (::ffff:192.0.2.0/120) parses as IPv4: take the IPv4 part of its length.
-      if (ip.family === 4 && text.indexOf(':') >= 0 && bits >= 96 && bits <= 128) bits -= 96;
-      else return null;
-    }
-  }
-  return {
-    family: ip.family,
-    w0: ip.w0,
-    w1: ip.w1,
-    w2: ip.w2,
-    w3: ip.w3,
-    m0: wordMask(bits, 0),
-    m1: ip.family === 4 ? 0 : wordMask(bits, 1),
-    m2: ip.family === 4 ? 0 : wordMask(bits, 2),
-    m3: ip.family === 4 ? 0 : wordMask(bits, 3),
-    text,
-  };
-}
-
-/** True if `ip` lies within `net`. */
-export function netContains(net: ParsedNet, ip: ParsedIp): boolean {
-  return (
-    net.family === ip.family &&
-    ((net.w0 ^ ip.w0) & net.m0) === 0 &&
-    ((net.w1 ^ ip.w1) & net.m1) === 0 &&
-    ((net.w2 ^ ip.w2) & net.m2) === 0 &&
-    ((net.w3 ^ ip.w3) & net.m3) === 0
-  );
-}
-
-/** Parses a list of prefixes, dropping malformed ones (a bad row must not break every download). */
-export function parseNets(prefixes: readonly string[]): ParsedNet[] {
-  const out: ParsedNet[] = [];
-  for (const p of prefixes) {
-    const n = parseNet(p);
-    if (n !== null) out.push(n);
-  }
-  return out;
-}
+// Prefix tables. Each mirror's prefixes are parsed once per mirror object (core/ip.ts) and packed into an Int32Array;
+// the client address is parsed once per request, and matching is a few integer operations.
 
 /** Ints per prefix in a packed prefix table: family, w0..w3, m0..m3 (int32, so all fields stay small integers). */
 const NET_STRIDE = 9;
@@ -544,15 +384,17 @@ export function selectMirrors(req: SelectionRequest): Selection {
   return { chosen: ranked[0], ranked, excluded };
 }
 
+/** Scratch for unpackClientIp. */
+const clientIp: ParsedIp = { family: 4, w0: 0, w1: 0, w2: 0, w3: 0 };
+
 /** Parses the client address into `out`; 1 if it parsed, -1 if not (then no prefix can match). */
 function unpackClientIp(ip: string, out: ClientWords): number {
-  const parsed = ip ? parseIp(ip) : null;
-  if (parsed === null) return -1;
-  out.f = parsed.family;
-  out.w0 = parsed.w0 | 0;
-  out.w1 = parsed.w1 | 0;
-  out.w2 = parsed.w2 | 0;
-  out.w3 = parsed.w3 | 0;
+  if (!ip || !parseIpWords(ip, clientIp)) return -1;
+  out.f = clientIp.family;
+  out.w0 = clientIp.w0 | 0;
+  out.w1 = clientIp.w1 | 0;
+  out.w2 = clientIp.w2 | 0;
+  out.w3 = clientIp.w3 | 0;
   return 1;
 }
 

@@ -74,7 +74,47 @@ function deliverLocally(r: NginxHTTPRequest, relPath: string): void {
   r.internalRedirect(ORIGIN_LOCATION + relPath);
 }
 
+/** Percent-encode each segment of a path for a URL (njs 0.7.9 has no URL class). */
+function encodePath(relPath: string): string {
+  const segments = relPath.split('/');
+  for (let i = 0; i < segments.length; i++) segments[i] = encodeURIComponent(segments[i]);
+  return segments.join('/');
+}
+
+/**
+ * A fallback mirror for when the sidecar cannot answer: from "CC,CONTINENT,URL ..." pick one in the client's
+ * country, else its continent (when nginx knows them), else any; at random among equals. '' when none is set.
+ */
+function pickFallback(list: string, country: string, continent: string): string {
+  if (!list) return '';
+  const entries = list.split(' ');
+  const byCountry: string[] = [];
+  const byContinent: string[] = [];
+  const all: string[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const parts = entries[i].split(',');
+    if (parts.length < 3) continue;
+    const url = parts.slice(2).join(',');
+    all.push(url);
+    if (country && parts[0] === country.toUpperCase()) byCountry.push(url);
+    if (continent && parts[1] === continent.toUpperCase()) byContinent.push(url);
+  }
+  const pool = byCountry.length ? byCountry : byContinent.length ? byContinent : all;
+  return pool.length ? pool[Math.floor(Math.random() * pool.length)] : '';
+}
+
 function fallback(r: NginxHTTPRequest, relPath: string, why: string): void {
+  const v = r.variables;
+  const base = pickFallback(v.mirrorlane_fallback || '', v.mirrorlane_country || '', v.mirrorlane_continent || '');
+  if (base) {
+    const url = base.replace(/\/+$/, '') + encodePath(relPath);
+    if (safeUrl(url)) {
+      r.warn('mirrorlane: ' + why + '; redirecting ' + relPath + ' to fallback ' + base);
+      r.headersOut['X-Mirrorlane-Fallback'] = why;
+      r.return(302, url);
+      return;
+    }
+  }
   r.warn('mirrorlane: ' + why + '; delivering ' + relPath + ' locally');
   deliverLocally(r, relPath);
 }

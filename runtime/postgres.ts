@@ -47,8 +47,7 @@ export async function startTempCluster(): Promise<RunningPostgres> {
   ]);
   execFileSync(initCmd, initArgs, { stdio: 'pipe' });
   const port = await freePort();
-  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
-  const [ctlCmd, ctlArgs] = asPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-w', '-o', opts, 'start']);
+  const [ctlCmd, ctlArgs] = asPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-w', '-o', tempClusterOptions(port, dir), 'start']);
   execFileSync(ctlCmd, ctlArgs, { stdio: 'pipe' });
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
@@ -65,13 +64,19 @@ export async function startTempCluster(): Promise<RunningPostgres> {
   };
 }
 
+function tempClusterOptions(port: number | string, dir: string): string {
+  return `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+}
+
 /** Restart helper for tests that take the database down and bring it back (same port, same data). */
 export function pgCtl(cluster: RunningPostgres, action: 'stop' | 'start'): void {
   const bin = debianPgBin()!;
   const dir = path.dirname(cluster.logFile);
-  const port = new URL(cluster.url).port;
-  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
-  const args = action === 'stop' ? ['-D', path.join(dir, 'data'), '-m', 'fast', '-w', 'stop'] : ['-D', path.join(dir, 'data'), '-l', cluster.logFile, '-w', '-o', opts, 'start'];
+  const data = path.join(dir, 'data');
+  const args =
+    action === 'stop'
+      ? ['-D', data, '-m', 'fast', '-w', 'stop']
+      : ['-D', data, '-l', cluster.logFile, '-w', '-o', tempClusterOptions(new URL(cluster.url).port, dir), 'start'];
   const [c, a] = asPostgres(path.join(bin, 'pg_ctl'), args);
   execFileSync(c, a, { stdio: 'pipe' });
 }

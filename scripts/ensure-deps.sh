@@ -24,6 +24,7 @@ if [ "$what" = test ]; then
   need[vsftpd]=/usr/sbin/vsftpd
   need[mmdb-bin]=/usr/bin/mmdblookup
   need[njs]=/usr/bin/njs
+  need[aria2]=/usr/bin/aria2c
 fi
 missing=()
 for pkg in "${!need[@]}"; do

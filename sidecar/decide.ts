@@ -1,13 +1,24 @@
 // One download, decided: file row → candidate mirrors → selection → what nginx should answer.
 // All I/O comes in through DecideDeps, so the decision logic is tested without servers.
+//
+// Besides the redirect, the same selection is rendered as: Metalink v4/3.0, the mirror list page, JSON, the hash
+// lines and apt's mirror list. A format is asked for by query argument (?meta4), by suffix when the full path is
+// no file (/x.iso.meta4), or by Accept (metalink types on the plain URL, as aria2 sends them).
 import { continentOf } from '../core/continents.ts';
 import type { GeoIp } from '../core/geoip.ts';
 import { localDeliveryReason, type LocalDeliveryRules } from '../core/local-delivery.ts';
 import { originPathProblem } from '../core/paths.ts';
-import { selectMirrors, type SelectionOptions } from '../core/selection.ts';
+import { selectMirrors, type Selection, type SelectionOptions } from '../core/selection.ts';
+import { appendStamp, signStamp } from '../core/stamp.ts';
 import type { ClientLocation, FileRow, Mirror } from '../core/types.ts';
-import { hasOverrides, parseQuery, type ClientOverrides } from './query.ts';
+import { encodePath } from '../core/urls.ts';
+import { redirectHeaders } from './link-headers.ts';
+import { hasOverrides, parseQuery, splitFormatSuffix, withSuffixFormat, type ClientOverrides, type RequestQuery } from './query.ts';
+import { renderAptList } from './render-apt.ts';
+import { renderHashLine } from './render-hashes.ts';
 import { renderJsonAnswer } from './render-json.ts';
+import { META4_TYPE, METALINK3_TYPE, baseName, renderMeta4, renderMetalink3 } from './render-metalink.ts';
+import { renderMirrorListHtml } from './render-mirrorlist.ts';
 
 /** What the sidecar tells njs. Short keys: this is parsed on every download. */
 export type Decision =
@@ -26,9 +37,20 @@ export interface DecideRequest {
   userAgent: string;
   range: string;
   accept: string;
+  /** The client's Host header ("dl.example.org", "127.0.0.1:8080"): for this redirector's own URLs. */
+  host?: string;
 }
 
 export type OriginKind = 'file' | 'dir' | 'none';
+
+export interface FormatOptions {
+  /** rel=duplicate Link headers on a redirect. */
+  linkHeaders: number;
+  /** apt mirror list path → origin subtree. */
+  aptLists: Record<string, string>;
+  /** '' or the secret redirect URLs are stamped with (core/stamp.ts). */
+  stampSecret: string;
+}
 
 export interface DecideDeps {
   /** Cached file row; throws when the database cannot answer. */
@@ -41,12 +63,36 @@ export interface DecideDeps {
   selection: SelectionOptions;
   delivery: LocalDeliveryRules & { overridesOnRedirect: boolean };
   random: () => number;
+  /** URL path the origin tree is published under (config origin.urlPrefix); default "/". */
+  urlPrefix?: string;
+  /** Defaults: 5 Link headers, no apt lists, no stamps. */
+  formats?: Partial<FormatOptions>;
+  /** Origin paths of the Release files of an apt subtree (see apt-lists.ts). */
+  aptReleaseFiles?(subtree: string): Promise<string[]>;
+  /** Unix milliseconds, for stamps; default Date.now. */
+  now?: () => number;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+const TEXT_TYPE = 'text/plain; charset=utf-8';
+const HTML_TYPE = 'text/html; charset=utf-8';
+/** The mirror list runs no script and loads nothing: say so, so that an escaping slip could not run one either. */
+const PAGE_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+};
 
 function jsonBody(status: number, value: unknown): Decision {
   return { t: 'body', status, type: JSON_TYPE, body: JSON.stringify(value) };
+}
+
+function textBody(status: number, body: string): Decision {
+  return { t: 'body', status, type: TEXT_TYPE, body };
+}
+
+function formats(deps: DecideDeps): FormatOptions {
+  const f = deps.formats ?? {};
+  return { linkHeaders: f.linkHeaders ?? 5, aptLists: f.aptLists ?? {}, stampSecret: f.stampSecret ?? '' };
 }
 
 /** Where the client is, after ?ip=, ?country= and ?as= (when they are honoured). */
@@ -64,10 +110,32 @@ function locate(geo: GeoIp, ip: string, o: ClientOverrides | null): ClientLocati
   return client;
 }
 
+/** A Host header we are willing to put into URLs: a name or address with an optional port, nothing else. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
+/** This redirector's URL of an origin path, or null when the request's host is unknown or odd. */
+function ownUrl(req: DecideRequest, deps: DecideDeps, path: string): string | null {
+  const host = req.host ?? '';
+  if (!HOST.test(host)) return null;
+  const prefix = (deps.urlPrefix ?? '/').replace(/\/+$/, '');
+  return `${req.scheme === 'https' ? 'https' : 'http'}://${host.toLowerCase()}${prefix}${encodePath(path)}`;
+}
+
+/** The selection with every mirror URL stamped (one stamp per request: it signs the path, not the mirror). */
+function stamped(s: Selection, path: string, secret: string, nowMs: number): Selection {
+  if (secret === '') return s;
+  const stamp = signStamp(secret, Math.floor(nowMs / 1000), path);
+  const ranked = s.ranked.map((r) => ({ ...r, url: appendStamp(r.url, stamp) }));
+  return { chosen: ranked.length > 0 ? ranked[0] : null, ranked, excluded: s.excluded };
+}
+
 export async function decide(req: DecideRequest, deps: DecideDeps): Promise<Decision> {
   const problem = originPathProblem(req.path);
-  if (problem) return { t: 'body', status: 400, type: 'text/plain; charset=utf-8', body: `Bad request: ${problem}\n` };
-  const q = parseQuery(req.query, req.accept);
+  if (problem) return textBody(400, `Bad request: ${problem}\n`);
+  const fmt = formats(deps);
+  // An apt list is no file: recognise it before the file table is asked.
+  if (Object.hasOwn(fmt.aptLists, req.path)) return aptList(req, deps, fmt.aptLists[req.path]);
+  let q = parseQuery(req.query, req.accept);
 
   let row: FileRow | null;
   try {
@@ -80,7 +148,22 @@ export async function decide(req: DecideRequest, deps: DecideDeps): Promise<Deci
     const kind = await deps.originKind(req.path);
     if (kind === 'dir') return { t: 'dir' };
     if (kind === 'file') return { t: 'local', why: 'not in the file table yet' };
-    return q.format === 'json' ? jsonBody(404, { error: 'not found', path: req.path }) : { t: 'notfound' };
+    // No such file: maybe a format of one ("x.iso.meta4").
+    const virtual = splitFormatSuffix(req.path);
+    if (virtual) {
+      try {
+        row = await deps.fileRow(virtual.path);
+      } catch {
+        return { t: 'local', why: 'database unavailable' };
+      }
+      if (row) q = withSuffixFormat(q, virtual.format);
+    }
+    if (!row) return q.format === 'json' ? jsonBody(404, { error: 'not found', path: req.path }) : { t: 'notfound' };
+  }
+
+  if (q.format === 'sha256' || q.format === 'sha1' || q.format === 'md5') {
+    const line = renderHashLine(row, q.format);
+    return line === null ? textBody(404, `No ${q.format.toUpperCase()} known for ${baseName(row.path)}\n`) : textBody(200, line);
   }
 
   const local = localDeliveryReason({ path: row.path, size: row.size, clientIp: req.clientIp, userAgent: req.userAgent }, deps.delivery);
@@ -93,35 +176,144 @@ export async function decide(req: DecideRequest, deps: DecideDeps): Promise<Deci
   }
   const honourOverrides = q.format !== 'redirect' || deps.delivery.overridesOnRedirect;
   const client = locate(deps.geo, req.clientIp, honourOverrides ? q.overrides : null);
+  const selection = stamped(
+    selectMirrors({
+      path: row.path,
+      size: row.size,
+      holders,
+      client,
+      scheme: req.scheme === 'https' || q.https ? 'https' : 'http',
+      range: req.range !== '',
+      peers: deps.peers(),
+      avoidCountries: q.avoid,
+      options: deps.selection,
+      random: deps.random,
+    }),
+    row.path,
+    fmt.stampSecret,
+    (deps.now ?? Date.now)(),
+  );
+
+  if (q.format === 'redirect') return redirect(req, deps, row, selection, holders, fmt);
+  return rendered(req, deps, q, { row, client, selection, holders, local, overridden: honourOverrides && hasOverrides(q.overrides) });
+}
+
+function redirect(req: DecideRequest, deps: DecideDeps, row: FileRow, selection: Selection, holders: Mirror[], fmt: FormatOptions): Decision {
+  const chosen = selection.chosen;
+  if (!chosen) return { t: 'local', why: holders.length ? 'no usable mirror' : 'no mirror holds the file' };
+  const own = ownUrl(req, deps, row.path);
+  return {
+    t: 'redirect',
+    url: chosen.url,
+    h: {
+      'X-Mirrorlane-Mirror': chosen.mirror.identifier,
+      'X-Mirrorlane-Tier': chosen.tier,
+      ...redirectHeaders({
+        file: row,
+        duplicates: selection.ranked.slice(1, 1 + fmt.linkHeaders).map((r) => ({ url: r.url, country: r.mirror.country })),
+        metalinkUrl: own === null ? null : `${own}.meta4`,
+      }),
+    },
+  };
+}
+
+interface Selected {
+  row: FileRow;
+  client: ClientLocation;
+  selection: Selection;
+  holders: Mirror[];
+  local: string | null;
+  overridden: boolean;
+}
+
+/** The non-redirect answers built from one selection: JSON, Metalink v4 and 3.0, the mirror list page. */
+function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, s: Selected): Decision {
+  const { row, selection } = s;
+  if (q.format === 'json') {
+    const body = renderJsonAnswer({
+      file: row,
+      client: s.client,
+      overridden: s.overridden,
+      selection,
+      localDelivery: s.local,
+      attribution: deps.geo.attribution,
+    });
+    return { t: 'body', status: 200, type: JSON_TYPE, body };
+  }
+  if (q.format === 'meta4' || q.format === 'metalink') {
+    const own = ownUrl(req, deps, row.path);
+    const v4 = q.format === 'meta4';
+    const input = {
+      file: row,
+      sources: selection.ranked.map((r) => ({ url: r.url, country: r.mirror.country })),
+      originUrl: own,
+      selfUrl: own === null ? null : `${own}${v4 ? '.meta4' : '.metalink'}`,
+    };
+    const name = `${baseName(row.path)}${v4 ? '.meta4' : '.metalink'}`;
+    return {
+      t: 'body',
+      status: 200,
+      type: v4 ? META4_TYPE : METALINK3_TYPE,
+      body: v4 ? renderMeta4(input) : renderMetalink3(input),
+      // Saved under its own name, not the file's, when a browser asks for "x.iso?meta4".
+      h: { 'Content-Disposition': attachment(name) },
+    };
+  }
+  const notShown = s.holders.length - selection.ranked.length - selection.excluded.length;
+  const body = renderMirrorListHtml({
+    file: row,
+    client: s.client,
+    overridden: s.overridden,
+    selection,
+    localDelivery: s.local,
+    notShown,
+    attribution: deps.geo.attribution,
+  });
+  return { t: 'body', status: 200, type: HTML_TYPE, body, h: PAGE_HEADERS };
+}
+
+/** Content-Disposition for a file name: plain ASCII as is, anything else also as RFC 6266/8187 filename*. */
+function attachment(name: string): string {
+  if (/^[\x20-\x7e]+$/.test(name) && !/["\\]/.test(name)) return `attachment; filename="${name}"`;
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
+
+/**
+ * apt's mirror list for a subtree: the mirrors holding one of its Release files, best first for this client, then
+ * this redirector itself (it carries the whole tree) as the last resort. Overrides count, as on any mirror list.
+ */
+async function aptList(req: DecideRequest, deps: DecideDeps, subtree: string): Promise<Decision> {
+  const ids = new Set<number>();
+  for (const f of deps.aptReleaseFiles ? await deps.aptReleaseFiles(subtree) : []) {
+    let row: FileRow | null = null;
+    try {
+      row = await deps.fileRow(f);
+    } catch {
+      // Without the file table the list still names the origin.
+    }
+    for (const id of row?.mirrors ?? []) ids.add(id);
+  }
+  const holders: Mirror[] = [];
+  for (const id of ids) {
+    const m = deps.mirror(id);
+    if (m) holders.push(m);
+  }
+  const q = parseQuery(req.query);
   const selection = selectMirrors({
-    path: row.path,
-    size: row.size,
+    path: subtree,
+    size: 0,
     holders,
-    client,
+    client: locate(deps.geo, req.clientIp, q.overrides),
     scheme: req.scheme === 'https' || q.https ? 'https' : 'http',
-    range: req.range !== '',
     peers: deps.peers(),
     avoidCountries: q.avoid,
     options: deps.selection,
     random: deps.random,
   });
-
-  if (q.format === 'json') {
-    const body = renderJsonAnswer({
-      file: row,
-      client,
-      overridden: honourOverrides && hasOverrides(q.overrides),
-      selection,
-      localDelivery: local,
-      attribution: deps.geo.attribution,
-    });
-    return { t: 'body', status: 200, type: JSON_TYPE, body };
-  }
-  const chosen = selection.chosen;
-  if (!chosen) return { t: 'local', why: holders.length ? 'no usable mirror' : 'no mirror holds the file' };
-  return {
-    t: 'redirect',
-    url: chosen.url,
-    h: { 'X-Mirrorlane-Mirror': chosen.mirror.identifier, 'X-Mirrorlane-Tier': chosen.tier },
-  };
+  const urls = selection.ranked.map((r) => r.url);
+  const own = ownUrl(req, deps, subtree);
+  if (own !== null) urls.push(own);
+  if (urls.length === 0) return textBody(404, `No mirror carries ${subtree}\n`);
+  return textBody(200, renderAptList(urls));
 }

@@ -3,7 +3,11 @@
 import { continentOf } from '../core/continents.ts';
 import { isIp } from '../core/geoip.ts';
 
-export type AnswerFormat = 'redirect' | 'json';
+/**
+ * redirect: the download itself. json: the JSON answer (also ?mirrorlist&json). meta4/metalink: Metalink v4 (RFC
+ * 5854) / 3.0. mirrorlist: the HTML page. sha256/sha1/md5: one line as sha256sum prints it.
+ */
+export type AnswerFormat = 'redirect' | 'json' | 'meta4' | 'metalink' | 'mirrorlist' | 'sha256' | 'sha1' | 'md5';
 
 export interface ClientOverrides {
   country: string | null;
@@ -22,6 +26,58 @@ export interface RequestQuery {
 
 const COUNTRY = /^[A-Za-z]{2}$/;
 
+/** Query arguments that name a format, in the order they win when several are given. */
+const FORMAT_ARGS: readonly AnswerFormat[] = ['meta4', 'metalink', 'mirrorlist', 'sha256', 'sha1', 'md5'];
+
+/**
+ * Suffixes that name a format of the file without them ("/pub/x.iso.meta4"). Only used when the full path is
+ * no file of its own: a real "x.iso.sha256" published in the tree stays a file.
+ */
+const SUFFIXES: readonly [string, AnswerFormat][] = [
+  ['.meta4', 'meta4'],
+  ['.metalink', 'metalink'],
+  ['.mirrorlist', 'mirrorlist'],
+  ['.sha256', 'sha256'],
+  ['.sha1', 'sha1'],
+  ['.md5', 'md5'],
+];
+
+/** "/pub/x.iso.meta4" → { path: "/pub/x.iso", format: "meta4" }; null when no known suffix ends a file name. */
+export function splitFormatSuffix(path: string): { path: string; format: AnswerFormat } | null {
+  for (const [suffix, format] of SUFFIXES) {
+    if (!path.endsWith(suffix)) continue;
+    const rest = path.slice(0, -suffix.length);
+    // Something must remain of the file name: "/pub/.md5" is a file called ".md5", not the hash of "/pub/".
+    if (rest.endsWith('/') || rest === '') return null;
+    return { path: rest, format };
+  }
+  return null;
+}
+
+/**
+ * The Metalink version an Accept header asks for, as MirrorBrain negotiates: aria2 sends
+ * "*\/*,application/metalink4+xml,application/metalink+xml" on every request. q=0 means "not this one".
+ */
+function negotiatedMetalink(accept: string): AnswerFormat | null {
+  if (!accept.includes('metalink')) return null;
+  let best: AnswerFormat | null = null;
+  let bestQ = 0;
+  for (const part of accept.slice(0, 2048).split(',')) {
+    const [type, ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+    const format = type === 'application/metalink4+xml' ? 'meta4' : type === 'application/metalink+xml' ? 'metalink' : null;
+    if (!format) continue;
+    let q = 1;
+    for (const p of params) if (p.startsWith('q=')) q = Number(p.slice(2));
+    if (!(q > 0 && q <= 1)) continue;
+    // Equal preference: the newer format.
+    if (q > bestQ || (q === bestQ && format === 'meta4')) {
+      best = format;
+      bestQ = q;
+    }
+  }
+  return best;
+}
+
 export function parseQuery(query: string, accept = ''): RequestQuery {
   const params = new URLSearchParams(query);
   const country = params.get('country');
@@ -32,9 +88,12 @@ export function parseQuery(query: string, accept = ''): RequestQuery {
     .map((c) => c.trim())
     .filter((c) => COUNTRY.test(c))
     .map((c) => c.toUpperCase());
-  const json = params.has('json') || /^application\/json\b/.test(accept);
+  let format: AnswerFormat = 'redirect';
+  // ?json wins over the others: "?mirrorlist&json" is the mirror list as JSON.
+  if (params.has('json')) format = 'json';
+  else format = FORMAT_ARGS.find((f) => params.has(f)) ?? (/^application\/json\b/.test(accept) ? 'json' : (negotiatedMetalink(accept) ?? 'redirect'));
   return {
-    format: json ? 'json' : 'redirect',
+    format,
     https: params.get('https') === '1',
     avoid,
     overrides: {
@@ -43,6 +102,11 @@ export function parseQuery(query: string, accept = ''): RequestQuery {
       ip: ip && ip.length <= 64 && isIp(ip) ? ip : null,
     },
   };
+}
+
+/** The format a path suffix names, combined with the query's: "x.iso.mirrorlist?json" is still JSON. */
+export function withSuffixFormat(q: RequestQuery, suffixFormat: AnswerFormat): RequestQuery {
+  return { ...q, format: q.format === 'json' && suffixFormat === 'mirrorlist' ? 'json' : suffixFormat };
 }
 
 export function hasOverrides(o: ClientOverrides): boolean {

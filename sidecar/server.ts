@@ -8,12 +8,16 @@ import type { Config } from '../core/config.ts';
 import { fileByPath } from '../core/db/files.ts';
 import { createPool, databaseUrl } from '../core/db/pool.ts';
 import { openGeoIp, type GeoIp } from '../core/geoip.ts';
+import { aptReleaseFilesFn } from './apt-lists.ts';
 import { decide, type DecideDeps, type OriginKind } from './decide.ts';
 import { FileCache } from './file-cache.ts';
 import { MirrorTable } from './mirror-table.ts';
+import { isMirrorStatsQuery, SidecarStats } from './stats.ts';
 
 export interface RunningSidecar {
   socket: string;
+  /** Download statistics, metrics and the ?mirrorstats page. */
+  stats: SidecarStats;
   close(): Promise<void>;
 }
 
@@ -62,6 +66,7 @@ export async function runSidecar(config: Config, opts: { log?: (m: string) => vo
   const cache = new FileCache(config.sidecar.fileCacheSize);
   const mirrors = new MirrorTable(url, pool, { onFilesChanged: () => cache.clear(), log });
   await mirrors.start();
+  const stats = new SidecarStats({ pool, mirrors, cache, log });
 
   const deps: DecideDeps = {
     async fileRow(p) {
@@ -78,6 +83,9 @@ export async function runSidecar(config: Config, opts: { log?: (m: string) => vo
     selection: { distanceRange: config.selection.distanceRange, maxAlternatives: config.selection.maxAlternatives },
     delivery: config.delivery,
     random: Math.random,
+    urlPrefix: config.origin.urlPrefix,
+    formats: config.formats,
+    aptReleaseFiles: aptReleaseFilesFn(config.origin.root),
   };
 
   const server = http.createServer((req, res) => {
@@ -93,20 +101,34 @@ export async function runSidecar(config: Config, opts: { log?: (m: string) => vo
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
       return;
     }
+    // GET /metrics, POST /stats/flush: on the socket only (nginx forwards nothing but decisions).
+    if (stats.route(u.pathname, req, res)) return;
+    const query = u.searchParams.get('q') ?? '';
+    if (isMirrorStatsQuery(query)) {
+      void stats.page().then((d) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(d)));
+      return;
+    }
+    const seen = stats.capture(deps);
+    const startedAt = performance.now();
     decide(
       {
         path: u.searchParams.get('p') ?? '',
-        query: u.searchParams.get('q') ?? '',
+        query,
         clientIp: header(req, 'x-ml-client'),
         scheme: header(req, 'x-ml-scheme'),
         userAgent: header(req, 'x-ml-user-agent'),
         range: header(req, 'x-ml-range'),
         accept: header(req, 'x-ml-accept'),
+        host: header(req, 'x-ml-host'),
       },
-      deps,
+      seen.deps,
     ).then(
-      (d) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(d)),
+      (d) => {
+        stats.track(d, seen.row(), startedAt);
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(d));
+      },
       (e) => {
+        stats.track(null, seen.row(), startedAt);
         log(`decision failed: ${(e as Error).stack ?? e}`);
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"t":"local","why":"sidecar error"}');
       },
@@ -128,11 +150,14 @@ export async function runSidecar(config: Config, opts: { log?: (m: string) => vo
 
   return {
     socket,
+    stats,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      // Save the last counts while the pool is still open.
+      await stats.close();
       await mirrors.close();
       await pool.end().catch(() => {});
       if (!opts.geo) geo.close();

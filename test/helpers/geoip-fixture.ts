@@ -3,7 +3,8 @@
 // Integration tests should use the GEO constants below rather than repeat the facts.
 import fs from 'node:fs';
 import path from 'node:path';
-import { MmdbWriter, mmdbType, parseIpInto } from '../../core/mmdb-writer.ts';
+import { parseIpInto } from '../../core/ip.ts';
+import { MmdbWriter, mmdbType } from '../../core/mmdb-writer.ts';
 import type { MmdbMap } from '../../core/mmdb-writer.ts';
 
 export interface GeoFact {

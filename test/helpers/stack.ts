@@ -9,6 +9,7 @@ import { defaultConfig, type Config } from '../../core/config.ts';
 import { migrate } from '../../core/db/migrate.ts';
 import { createPool } from '../../core/db/pool.ts';
 import { openGeoIp } from '../../core/geoip.ts';
+import type { LocalMirrorServer } from '../../core/nginx-config.ts';
 import { DEMO_MIRRORS, seedDemo, writeDemoTree } from '../../runtime/demo.ts';
 import { freePort } from '../../runtime/ports.ts';
 import { startTempCluster, type RunningPostgres } from '../../runtime/postgres.ts';
@@ -27,6 +28,8 @@ export interface TestStack {
   port: number;
   mirrorPort: number;
   sidecarLog: string[];
+  /** The local mirror servers of the private nginx (to rewrite its config). */
+  mirrorServers: LocalMirrorServer[];
   /** Environment for the CLI: DATABASE_URL and MIRRORLANE_CONFIG pointing at this stack. */
   env: NodeJS.ProcessEnv;
   logs(): string;
@@ -41,7 +44,14 @@ function tail(file: string, lines = 40): string {
   }
 }
 
-export async function startStack(): Promise<TestStack> {
+export interface StackOptions {
+  /** Run the sidecar as its own process (`mirrorlane serve`), so a test can kill and restart it. */
+  sidecarProcess?: boolean;
+  /** Change the config before anything starts. */
+  configure?: (config: Config, ports: { port: number; mirrorPort: number }) => void;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
   // nginx workers run as nobody when the tests run as root: the tree must be world-readable.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlane-it-'));
   fs.chmodSync(dir, 0o755);
@@ -62,17 +72,22 @@ export async function startStack(): Promise<TestStack> {
   config.nginx.listen = [`127.0.0.1:${port}`, `[::1]:${port}`];
   config.nginx.workerProcesses = 1;
   config.demo = false;
+  opts.configure?.(config, { port, mirrorPort });
+  // The whole config, so that the CLI and a sidecar process see exactly what this process sees.
   const configFile = path.join(dir, 'mirrorlane.json');
-  fs.writeFileSync(configFile, JSON.stringify({ varDir: dir, databaseUrl: pgc.url, origin: config.origin, geoip: config.geoip, demo: false }));
+  const { configPath: _unused, ...settings } = config;
+  fs.writeFileSync(configFile, JSON.stringify(settings, null, 2));
 
   const sidecarLog: string[] = [];
   await buildNjs();
   const geo = await openGeoIp(config.geoip);
+  const mirrorServers = DEMO_MIRRORS.map((m) => ({ listen: `${m.host}:${mirrorPort}`, root: tree.mirrorRoots.get(m.identifier)! }));
   const redirector = await startRedirector(config, {
     nginxPrefix: path.join(dir, 'nginx'),
-    mirrors: DEMO_MIRRORS.map((m) => ({ listen: `${m.host}:${mirrorPort}`, root: tree.mirrorRoots.get(m.identifier)! })),
+    mirrors: mirrorServers,
     geo,
     log: (m) => sidecarLog.push(m),
+    sidecarConfigFile: opts.sidecarProcess ? configFile : undefined,
   });
 
   return {
@@ -85,12 +100,13 @@ export async function startStack(): Promise<TestStack> {
     port,
     mirrorPort,
     sidecarLog,
+    mirrorServers,
     env: { ...process.env, DATABASE_URL: pgc.url, MIRRORLANE_CONFIG: configFile },
     logs() {
       return [
         '--- nginx error.log', tail(redirector.nginx.errorLog),
         '--- nginx access.log', tail(redirector.nginx.accessLog, 20),
-        '--- sidecar', sidecarLog.slice(-40).join('\n'),
+        '--- sidecar', opts.sidecarProcess ? tail(path.join(dir, 'log', 'sidecar.log')) : sidecarLog.slice(-40).join('\n'),
         '--- postgres', tail(pgc.logFile, 20),
       ].join('\n');
     },

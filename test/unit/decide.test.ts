@@ -6,7 +6,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openGeoIp, type GeoIp } from '../../core/geoip.ts';
 import type { FileRow, Mirror } from '../../core/types.ts';
-import { decide, type DecideDeps, type DecideRequest } from '../../sidecar/decide.ts';
+import { verifyStamp } from '../../core/stamp.ts';
+import { decide, type Decision, type DecideDeps, type DecideRequest } from '../../sidecar/decide.ts';
 import { GEO, writeGeoIpFixtures } from '../helpers/geoip-fixture.ts';
 import { makeMirror } from '../helpers/mirror-factory.ts';
 
@@ -53,10 +54,18 @@ describe('decide', () => {
   });
 
   test('redirects to the mirror of the client\'s country, with the file path joined to the base URL', async () => {
+    const sha256 = Buffer.from('ab'.repeat(32), 'hex').toString('base64');
     assert.deepEqual(await decide(req(), deps()), {
       t: 'redirect',
       url: 'http://de.example/pub/pub/big.iso',
-      h: { 'X-Mirrorlane-Mirror': 'de', 'X-Mirrorlane-Tier': 'country' },
+      h: {
+        'X-Mirrorlane-Mirror': 'de',
+        'X-Mirrorlane-Tier': 'country',
+        // The alternatives in ranked order (RFC 6249); no describedby without the request's host.
+        Link: '<http://us.example/pub/big.iso>; rel=duplicate; pri=1; geo=us, <http://jp.example/pub/big.iso>; rel=duplicate; pri=2; geo=jp',
+        Digest: `SHA-256=${sha256}`,
+        'Repr-Digest': `sha-256=:${sha256}:`,
+      },
     });
   });
 
@@ -106,7 +115,7 @@ describe('decide', () => {
   test('AS peers put their mirror in the AS tier', async () => {
     const d = await decide(req(), deps({ peers: () => new Map([[GEO.berlin.asn, [3]]]) }));
     assert.equal(d.t, 'redirect');
-    if (d.t === 'redirect') assert.deepEqual(d.h, { 'X-Mirrorlane-Mirror': 'jp', 'X-Mirrorlane-Tier': 'as' });
+    if (d.t === 'redirect') assert.deepEqual([d.h['X-Mirrorlane-Mirror'], d.h['X-Mirrorlane-Tier']], ['jp', 'as']);
   });
 
   test('?country= changes the JSON answer but not a plain redirect, unless configured', async () => {
@@ -144,5 +153,142 @@ describe('decide', () => {
     const d = await decide(req({ path: '/pub/../etc/passwd' }), deps({ fileRow: async () => ((asked = true), null) }));
     assert.equal(d.t === 'body' && d.status, 400);
     assert.equal(asked, false);
+  });
+
+  describe('formats', () => {
+    const ARIA2_ACCEPT = '*/*,application/metalink4+xml,application/metalink+xml';
+    const body = (d: Decision) => {
+      assert.equal(d.t, 'body', JSON.stringify(d));
+      return d as Extract<Decision, { t: 'body' }>;
+    };
+
+    test('a known suffix names a format of the file without it, only when the full path is no file', async () => {
+      const meta4 = body(await decide(req({ path: '/pub/big.iso.meta4' }), deps()));
+      assert.equal(meta4.type, 'application/metalink4+xml');
+      assert.match(meta4.body, /<file name="big.iso">/);
+      assert.equal(meta4.h?.['Content-Disposition'], 'attachment; filename="big.iso.meta4"');
+      assert.equal(body(await decide(req({ path: '/pub/big.iso.metalink' }), deps())).type, 'application/metalink+xml');
+      assert.equal(body(await decide(req({ path: '/pub/big.iso.mirrorlist' }), deps())).type, 'text/html; charset=utf-8');
+      // A real "x.sha256" in the origin tree stays a file, whether or not the table knows it yet.
+      const onDisk = deps({ originKind: async (p) => (p === '/pub/big.iso.sha256' ? 'file' : 'none') });
+      assert.deepEqual(await decide(req({ path: '/pub/big.iso.sha256' }), onDisk), { t: 'local', why: 'not in the file table yet' });
+      const inTable = { ...files['/pub/big.iso'], path: '/pub/big.iso.md5', size: 100 };
+      const known = deps({ fileRow: async (p) => (p === inTable.path ? inTable : (files[p] ?? null)) });
+      assert.deepEqual(await decide(req({ path: inTable.path }), known), { t: 'local', why: 'smaller than 4096 bytes' });
+      assert.deepEqual(await decide(req({ path: '/pub/none.iso.meta4' }), deps()), { t: 'notfound' });
+    });
+
+    test('hashes: one sha256sum line, 404 when that hash is unknown', async () => {
+      for (const r of [req({ path: '/pub/big.iso.sha256' }), req({ query: 'sha256' })]) {
+        const d = body(await decide(r, deps()));
+        assert.equal(d.status, 200);
+        assert.equal(d.type, 'text/plain; charset=utf-8');
+        assert.equal(d.body, `${'ab'.repeat(32)}  big.iso\n`);
+      }
+      const md5 = body(await decide(req({ query: 'md5' }), deps()));
+      assert.equal(md5.status, 404);
+      assert.equal(body(await decide(req({ path: '/pub/tiny.txt.sha1' }), deps())).status, 404);
+    });
+
+    test('redirect: describedby points at this redirector\'s .meta4 when the host is known and sane', async () => {
+      const d = await decide(req({ host: 'dl.example:8080', scheme: 'https' }), deps({ urlPrefix: '/mirror/' }));
+      assert.equal(d.t, 'redirect');
+      if (d.t !== 'redirect') return;
+      // Over https only us.example qualifies: it is the redirect, so the Metalink is the only link.
+      assert.equal(d.h.Link, '<https://dl.example:8080/mirror/pub/big.iso.meta4>; rel=describedby; type="application/metalink4+xml"');
+      for (const host of ['evil.example/x', 'a b', 'x"y', '', '[::1', 'dl.example:8080:1']) {
+        const h = await decide(req({ host }), deps());
+        if (h.t === 'redirect') assert.doesNotMatch(h.h.Link, /describedby/, host);
+      }
+    });
+
+    test('redirect: the number of Link duplicates follows formats.linkHeaders; none without a SHA-256', async () => {
+      const links = async (n: number) => {
+        const d = await decide(req(), deps({ formats: { linkHeaders: n } }));
+        return d.t === 'redirect' ? (d.h.Link ?? '').split(', <').filter((l) => l.includes('rel=duplicate')).length : -1;
+      };
+      assert.equal(await links(1), 1);
+      assert.equal(await links(0), 0);
+      assert.equal(await links(5), 2, 'only as many as there are alternatives');
+      const noHash = { ...files['/pub/big.iso'], sha256: null };
+      const d = await decide(req({ host: 'dl.example' }), deps({ fileRow: async () => noHash }));
+      assert.ok(d.t === 'redirect' && d.h.Digest === undefined && !d.h.Link.includes('duplicate'));
+    });
+
+    test('stamps: redirect and Link URLs carry ?time=&stamp= that verify for the origin path', async () => {
+      const now = 1767225600_000;
+      const d = await decide(req(), deps({ formats: { stampSecret: 's3cret' }, now: () => now }));
+      assert.equal(d.t, 'redirect');
+      if (d.t !== 'redirect') return;
+      const u = new URL(d.url);
+      assert.equal(u.origin + u.pathname, 'http://de.example/pub/pub/big.iso');
+      assert.equal(u.searchParams.get('time'), '1767225600');
+      assert.ok(verifyStamp('s3cret', '/pub/big.iso', u.searchParams.get('time')!, u.searchParams.get('stamp')!, { now: now / 1000, maxAgeS: 60 }));
+      assert.match(d.h.Link, /<http:\/\/us\.example\/pub\/big\.iso\?time=1767225600&stamp=[0-9a-f]{64}>/);
+      const plain = await decide(req(), deps());
+      assert.ok(plain.t === 'redirect' && !plain.url.includes('stamp='));
+    });
+
+    test('Accept: metalink types on the plain URL get the Metalink, as aria2 expects', async () => {
+      assert.equal(body(await decide(req({ accept: ARIA2_ACCEPT }), deps())).type, 'application/metalink4+xml');
+      assert.equal(body(await decide(req({ accept: 'application/metalink+xml' }), deps())).type, 'application/metalink+xml');
+      // Formats list mirrors even for files the origin would serve itself.
+      const tiny = body(await decide(req({ path: '/pub/tiny.txt', query: 'meta4' }), deps()));
+      assert.match(tiny.body, /<url location="de" priority="1">http:\/\/de\.example\/pub\/pub\/tiny\.txt<\/url>/);
+    });
+
+    test('Metalink: mirrors in ranked order, then this redirector; overrides count', async () => {
+      const d = body(await decide(req({ query: 'meta4&country=jp', host: 'dl.example' }), deps()));
+      const urls = [...d.body.matchAll(/<url[^>]*>([^<]*)<\/url>/g)].map((m) => m[1]);
+      assert.deepEqual(urls, ['http://jp.example/pub/big.iso', 'http://de.example/pub/pub/big.iso', 'http://us.example/pub/big.iso', 'http://dl.example/pub/big.iso']);
+      assert.match(d.body, /<origin dynamic="true">http:\/\/dl\.example\/pub\/big\.iso\.meta4<\/origin>/);
+    });
+
+    test('mirror list: HTML with a no-script policy; ?mirrorlist&json is the JSON answer', async () => {
+      const html = body(await decide(req({ query: 'mirrorlist' }), deps()));
+      assert.equal(html.type, 'text/html; charset=utf-8');
+      assert.match(html.h?.['Content-Security-Policy'] ?? '', /default-src 'none'/);
+      assert.match(html.body, /<h1>big\.iso<\/h1>/);
+      assert.doesNotMatch(html.body, /secret@/);
+      const a = body(await decide(req({ query: 'mirrorlist&json' }), deps()));
+      const b = body(await decide(req({ query: 'json' }), deps()));
+      assert.deepEqual(JSON.parse(a.body), JSON.parse(b.body));
+    });
+
+    describe('apt mirror list', () => {
+      const release: FileRow = { id: 9, path: '/debian/dists/stable/Release', size: 300, mtime: 1.7e9, sha256: null, sha1: null, md5: null, mirrors: [1, 2] };
+      const asked: string[] = [];
+      const aptDeps = (over: Partial<DecideDeps> = {}) =>
+        deps({
+          formats: { aptLists: { '/debian.list': '/debian/' } },
+          aptReleaseFiles: async (subtree) => [`${subtree}dists/stable/InRelease`, `${subtree}dists/stable/Release`],
+          fileRow: async (p) => (asked.push(p), p === release.path ? release : null),
+          ...over,
+        });
+
+      test('the list path is no file: answered before the file lookup, holders of a Release only, origin last', async () => {
+        asked.length = 0;
+        const d = body(await decide(req({ path: '/debian.list', host: 'dl.example' }), aptDeps()));
+        assert.equal(d.type, 'text/plain; charset=utf-8');
+        assert.equal(d.body, 'http://de.example/pub/debian/\tpriority:1\nhttp://us.example/debian/\tpriority:2\nhttp://dl.example/debian/\tpriority:3\n');
+        assert.ok(!asked.includes('/debian.list'), 'no file lookup for the list itself');
+        assert.deepEqual(asked, ['/debian/dists/stable/InRelease', '/debian/dists/stable/Release']);
+      });
+
+      test('best first for the client: a US client, or ?country=us, gets the US mirror first', async () => {
+        const us = body(await decide(req({ path: '/debian.list', clientIp: GEO.chicago.ip }), aptDeps()));
+        assert.equal(us.body.split('\n')[0], 'http://us.example/debian/\tpriority:1');
+        const overridden = body(await decide(req({ path: '/debian.list', query: 'country=us' }), aptDeps()));
+        assert.equal(overridden.body.split('\n')[0], 'http://us.example/debian/\tpriority:1');
+      });
+
+      test('no holder: the origin alone; no holder and no host: 404; a database error still names the origin', async () => {
+        const none = aptDeps({ aptReleaseFiles: async () => [] });
+        assert.equal(body(await decide(req({ path: '/debian.list', host: 'dl.example' }), none)).body, 'http://dl.example/debian/\tpriority:1\n');
+        assert.equal(body(await decide(req({ path: '/debian.list' }), none)).status, 404);
+        const down = aptDeps({ fileRow: async () => Promise.reject(new Error('down')) });
+        assert.equal(body(await decide(req({ path: '/debian.list', host: 'dl.example' }), down)).body, 'http://dl.example/debian/\tpriority:1\n');
+      });
+    });
   });
 });

@@ -34,6 +34,7 @@ const cases: { name: string; req: Partial<typeof base>; want: string | null }[] 
   { name: 'excluded IPv6 network', req: { clientIp: '2001:db8:1:ffff::1' }, want: 'excluded network: 2001:db8:1::/48' },
   { name: 'IPv6 outside the network', req: { clientIp: '2001:db8:2::1' }, want: null },
   { name: 'IPv4-mapped IPv6 client', req: { clientIp: '::ffff:192.0.2.1' }, want: 'excluded network: 192.0.2.0/24' },
+  { name: 'IPv6 client with a zone id', req: { clientIp: '2001:db8:1::1%eth0' }, want: 'excluded network: 2001:db8:1::/48' },
   { name: 'unparseable client address: not excluded', req: { clientIp: 'garbage' }, want: null },
   { name: 'user agent substring, case-insensitive', req: { userAgent: 'wget/1.21.3' }, want: 'excluded user agent: Wget/1.' },
   { name: 'user agent regexp', req: { userAgent: 'curl/7.88.1' }, want: 'excluded user agent: re:^curl/[0-7]\\.' },

@@ -1,9 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  parseIp,
-  parseNet,
-  netContains,
   selectMirrors,
   type Selection,
   type SelectionRequest,
@@ -213,6 +210,9 @@ describe('tiers', () => {
     { name: 'IPv6 prefix, IPv6 client', mirror: { prefixes: ['2001:db8:abcd::/48'] }, client: { ...FR_CLIENT, ip: '2001:db8:abcd:12::5', family: 6 }, tier: 'prefix' },
     { name: 'IPv6 prefix does not match an IPv4 client', mirror: { prefixes: ['::/0'] }, tier: 'continent' },
     { name: 'malformed prefix is ignored', mirror: { prefixes: ['192.0.2.0/99', 'junk'] }, tier: 'continent' },
+    { name: 'IPv4-mapped client address, IPv4 prefix', mirror: { prefixes: ['192.0.2.0/24'] }, client: { ...FR_CLIENT, ip: '::ffff:192.0.2.10' }, tier: 'prefix' },
+    { name: 'IPv4-mapped prefix, IPv4 client', mirror: { prefixes: ['::ffff:192.0.2.0/120'] }, tier: 'prefix' },
+    { name: 'IPv6 client address with a zone id', mirror: { prefixes: ['2001:db8:abcd::/48'] }, client: { ...FR_CLIENT, ip: '2001:db8:abcd::5%eth0', family: 6 }, tier: 'prefix' },
     { name: 'same ASN', mirror: { asn: 4444 }, tier: 'as' },
     { name: 'AS peer', mirror: { id: 801, asn: 7777 }, peers: new Map([[4444, [801]]]), tier: 'as' },
     { name: 'peer of another client AS', mirror: { id: 802, asn: 7777 }, peers: new Map([[5555, [802]]]), tier: 'continent' },
@@ -624,69 +624,3 @@ describe('result', () => {
 });
 
 const TIER_RANK: Record<Tier, number> = { prefix: 0, as: 1, country: 2, continent: 3, elsewhere: 4 };
-
-// ---------------------------------------------------------------------------------------------------------------
-// Address parsing used for prefix matching
-
-describe('parseIp / parseNet', () => {
-  const ipCases: [string, string | null][] = [
-    ['192.0.2.1', '4:c0000201'],
-    ['0.0.0.0', '4:0'],
-    ['255.255.255.255', '4:ffffffff'],
-    ['256.0.0.1', null],
-    ['1.2.3', null],
-    ['1.2.3.4.5', null],
-    ['01.2.3.4', null],
-    ['1..3.4', null],
-    ['', null],
-    ['2001:db8::1', '6:20010db8:0:0:1'],
-    ['::', '6:0:0:0:0'],
-    ['::1', '6:0:0:0:1'],
-    ['fe80::1%eth0', '6:fe800000:0:0:1'],
-    ['2001:db8:0:0:0:0:0:1', '6:20010db8:0:0:1'],
-    ['2001:db8::', '6:20010db8:0:0:0'],
-    ['::ffff:192.0.2.1', '4:c0000201'],
-    ['64:ff9b::192.0.2.1', '6:64ff9b:0:0:c0000201'],
-    ['2001:db8:::1', null],
-    ['2001:db8::1::2', null],
-    ['1:2:3:4:5:6:7:8:9', null],
-    ['1:2:3:4:5:6:7', null],
-    ['12345::', null],
-    ['g::1', null],
-  ];
-  for (const [input, want] of ipCases) {
-    test(`parseIp(${JSON.stringify(input)})`, () => {
-      const ip = parseIp(input);
-      const got = ip === null ? null : ip.family === 4 ? `4:${ip.w0.toString(16)}` : `6:${[ip.w0, ip.w1, ip.w2, ip.w3].map((w) => w.toString(16)).join(':')}`;
-      assert.equal(got, want);
-    });
-  }
-
-  const netCases: [string, string, boolean][] = [
-    ['192.0.2.0/24', '192.0.2.255', true],
-    ['192.0.2.0/24', '192.0.3.0', false],
-    ['192.0.2.77/24', '192.0.2.1', true],
-    ['0.0.0.0/0', '203.0.113.5', true],
-    ['10.0.0.0/8', '11.0.0.0', false],
-    ['203.0.113.9', '203.0.113.9', true],
-    ['203.0.113.9', '203.0.113.8', false],
-    ['2001:db8::/32', '2001:db8:ffff::1', true],
-    ['2001:db8::/32', '2001:db9::1', false],
-    ['2001:db8:1:2::/63', '2001:db8:1:3::1', true],
-    ['2001:db8:1:2::/64', '2001:db8:1:3::1', false],
-    ['2001:db8::1/128', '2001:db8::1', true],
-    ['::/0', '192.0.2.1', false],
-    ['::ffff:192.0.2.0/120', '192.0.2.3', true],
-  ];
-  for (const [net, ip, want] of netCases) {
-    test(`${ip} in ${net}: ${want}`, () => {
-      const n = parseNet(net);
-      const a = parseIp(ip);
-      assert.ok(n && a);
-      assert.equal(netContains(n, a), want);
-    });
-  }
-  for (const bad of ['192.0.2.0/33', '2001:db8::/129', '192.0.2.0/', '192.0.2.0/x', 'nope/8']) {
-    test(`parseNet rejects ${bad}`, () => assert.equal(parseNet(bad), null));
-  }
-});

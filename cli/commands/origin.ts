@@ -1,0 +1,46 @@
+// `mirrorlane origin scan`: bring the file table in line with the origin tree (new, changed and removed files,
+// hashes). Mirrors are scanned separately.
+import type { Command } from 'commander';
+import { OriginScanError, scanOrigin } from '../../core/scan/origin-scan.ts';
+import { SubtreeError } from '../../core/scan/subtree.ts';
+import type { OriginScanResult } from '../../core/scan/types.ts';
+import { CliFailure, UsageError, type CliContext } from './context.ts';
+import { formatBytes } from './output.ts';
+
+export function registerOriginCommands(program: Command, ctx: CliContext): void {
+  const origin = program.command('origin').description('the origin tree: scan it into the file table');
+
+  origin
+    .command('scan')
+    .description('walk the origin tree (config origin.root): add new files, re-hash changed ones, delete rows of removed ones')
+    .option('--dir <subtree>', "only this part of the tree, as an origin path (e.g. '/pub/isos/')")
+    .option('--json', 'print JSON')
+    .action(async (opts: { dir?: string; json?: boolean }) => scan(ctx, opts));
+}
+
+async function scan(ctx: CliContext, opts: { dir?: string; json?: boolean }): Promise<void> {
+  const config = ctx.config();
+  let result: OriginScanResult;
+  try {
+    result = await scanOrigin(ctx.db(), {
+      root: config.origin.root,
+      subtree: opts.dir,
+      hashes: config.scan.originHashes,
+      onWarning: (line) => ctx.warn(`warning: ${line}`),
+    });
+  } catch (e) {
+    if (e instanceof SubtreeError) throw new UsageError(`--dir: ${e.message}`);
+    if (e instanceof OriginScanError) throw new CliFailure(e.message);
+    throw e;
+  }
+  if (opts.json) {
+    ctx.json(result);
+    return;
+  }
+  const where = opts.dir ? ` under ${opts.dir}` : '';
+  ctx.out(
+    `${result.files} files${where}: ${result.added} added, ${result.changed} changed, ${result.removed} removed; ` +
+      `${result.hashed} hashed (${formatBytes(result.bytesHashed)}); ${result.skipped} skipped` +
+      `${result.warnings ? ` (${result.warnings} with a warning)` : ''}; ${(result.ms / 1000).toFixed(1)} s`,
+  );
+}

@@ -1,0 +1,52 @@
+// The sidecar as its own process (`mirrorlane serve`), for setups and tests that kill, restart or replace it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../core/config.ts';
+
+export interface SidecarProcess {
+  process: ChildProcess;
+  logFile: string;
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
+}
+
+/** Resolves once something accepts connections on the unix socket. */
+export function waitForSocket(socket: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const c = net.connect(socket);
+      c.once('connect', () => {
+        c.destroy();
+        resolve();
+      });
+      c.once('error', () => {
+        c.destroy();
+        if (Date.now() > deadline) reject(new Error(`sidecar socket ${socket} not accepting after ${timeoutMs} ms`));
+        else setTimeout(attempt, 25);
+      });
+    };
+    attempt();
+  });
+}
+
+/** Start `mirrorlane serve --config FILE`, its output appended to logFile; resolves when its socket accepts. */
+export async function spawnSidecar(configFile: string, socket: string, logFile: string, extraArgs: string[] = []): Promise<SidecarProcess> {
+  fs.mkdirSync(path.dirname(logFile), { recursive: true });
+  const out = fs.openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'cli', 'main.ts'), 'serve', '--config', configFile, ...extraArgs], {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await Promise.race([
+    waitForSocket(socket),
+    exited.then(() => {
+      throw new Error(`sidecar exited at start: see ${logFile}`);
+    }),
+  ]);
+  return { process: child, logFile, exited };
+}

@@ -1,0 +1,145 @@
+// Never fail the client: under a steady, bounded load on loopback, the sidecar is stopped (slow), killed,
+// replaced by a server that answers garbage, PostgreSQL is restarted and nginx reloaded. No request may end
+// in a 5xx or a broken connection; the fallback path must visibly have been taken where it should.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { writeManagedNginxConfig } from '../../core/nginx-config.ts';
+import { pgCtl } from '../../runtime/postgres.ts';
+import { request } from '../helpers/http.ts';
+import { startLoad, type LoadResult } from '../helpers/load.ts';
+import { startStack, withLogs, type TestStack } from '../helpers/stack.ts';
+
+let stack: TestStack;
+const S = () => stack;
+const FILES = ['/pub/mirrorlane-demo-1.0.tar.gz', '/pub/mirrorlane-demo-1.0.iso', '/pub/README.txt', '/pub/origin-only.txt'];
+const CLIENTS = ['192.0.2.10', '198.51.100.10', '203.0.113.10', '192.0.2.200', '2001:db8:2::1'];
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Run `during` while a load of 8 connections runs, and return what the clients saw. */
+async function underLoad(during: () => Promise<void>): Promise<LoadResult> {
+  let k = 0;
+  const load = startLoad({
+    urls: FILES.map((f) => stack.base + f),
+    headers: () => ({ 'X-Forwarded-For': CLIENTS[k++ % CLIENTS.length] }),
+    concurrency: 8,
+    maxRequests: 20_000,
+    maxMs: 20_000,
+    markHeader: 'X-Mirrorlane-Fallback',
+  });
+  await sleep(300);
+  await during();
+  await sleep(300);
+  return load.stop();
+}
+
+function assertNoFailure(r: LoadResult, what: string): void {
+  const failed = Object.entries(r.byStatus).filter(([status]) => Number(status) >= 500);
+  assert.deepEqual(failed, [], `${what}: 5xx answers ${JSON.stringify(r.byStatus)}`);
+  assert.deepEqual(r.errors.slice(0, 5), [], `${what}: ${r.errors.length} broken requests`);
+  assert.ok(r.requests > 50, `${what}: only ${r.requests} requests ran`);
+}
+
+function sidecarPid(): number {
+  const pid = stack.redirector.sidecarProcess?.process.pid;
+  assert.ok(pid, 'sidecar runs as a process');
+  return pid;
+}
+
+describe('resilience under load', () => {
+  before(async () => {
+    stack = await startStack({
+      sidecarProcess: true,
+      configure: (c, { mirrorPort }) => {
+        c.fallback.mirrors = [`DE http://127.0.0.2:${mirrorPort}/`];
+        c.nginx.sidecarTimeoutMs = 300;
+      },
+    });
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  test('a stopped (slow) sidecar: answers come from the fallback mirror after the time budget', withLogs(S, async () => {
+    const r = await underLoad(async () => {
+      process.kill(sidecarPid(), 'SIGSTOP');
+      await sleep(1500);
+      process.kill(sidecarPid(), 'SIGCONT');
+    });
+    assertNoFailure(r, 'SIGSTOP');
+    assert.ok((r.marked['sidecar answered 504'] ?? 0) > 0, `fallback seen: ${JSON.stringify(r.marked)}`);
+  }));
+
+  test('a sidecar killed with SIGKILL and restarted', withLogs(S, async () => {
+    const r = await underLoad(async () => {
+      process.kill(sidecarPid(), 'SIGKILL');
+      await stack.redirector.sidecarProcess!.exited;
+      await sleep(700);
+      await stack.redirector.restartSidecar();
+    });
+    assertNoFailure(r, 'SIGKILL');
+    assert.ok((r.marked['sidecar answered 502'] ?? 0) > 0, `fallback seen: ${JSON.stringify(r.marked)}`);
+    const after = await request(stack.base + FILES[0], { headers: { 'X-Forwarded-For': '198.51.100.10' } });
+    assert.equal(after.headers['x-mirrorlane-mirror'], 'demo-us', 'the new sidecar decides again');
+  }));
+
+  test('something that answers garbage on the socket', withLogs(S, async () => {
+    process.kill(sidecarPid(), 'SIGKILL');
+    await stack.redirector.sidecarProcess!.exited;
+    const garbage = net.createServer((sock) => {
+      sock.on('error', () => {});
+      sock.once('data', () => sock.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{"t":42}]'));
+    });
+    // The killed sidecar left its socket file behind.
+    fs.rmSync(stack.config.sidecar.socket, { force: true });
+    await new Promise<void>((resolve, reject) => {
+      garbage.once('error', reject);
+      garbage.listen(stack.config.sidecar.socket, () => resolve());
+    });
+    fs.chmodSync(stack.config.sidecar.socket, 0o666);
+    try {
+      const r = await underLoad(() => sleep(800));
+      assertNoFailure(r, 'garbage');
+      assert.ok((r.marked['sidecar answer is not JSON'] ?? 0) > 0, `fallback seen: ${JSON.stringify(r.marked)}`);
+    } finally {
+      await new Promise<void>((resolve) => garbage.close(() => resolve()));
+      await stack.redirector.restartSidecar();
+    }
+  }));
+
+  test('PostgreSQL restarted: cached rows keep redirecting, nothing fails', withLogs(S, async () => {
+    const r = await underLoad(async () => {
+      pgCtl(stack.pg, 'stop');
+      await sleep(1000);
+      pgCtl(stack.pg, 'start');
+    });
+    assertNoFailure(r, 'PostgreSQL restart');
+    assert.ok((r.byStatus[302] ?? 0) > 0, 'redirects went on from the caches');
+  }));
+
+  test('nginx reloaded twice, the second time with local delivery as the fallback', withLogs(S, async () => {
+    const r = await underLoad(async () => {
+      await stack.redirector.nginx.reload();
+      await sleep(500);
+      stack.config.fallback.mirrors = [];
+      writeManagedNginxConfig(stack.config, {
+        prefix: stack.redirector.nginx.prefix,
+        listen: stack.config.nginx.listen,
+        mirrors: stack.mirrorServers,
+        workers: 1,
+      });
+      await stack.redirector.nginx.reload();
+    });
+    assertNoFailure(r, 'nginx reload');
+    // With no fallback mirror, a dead sidecar means the origin serves the file.
+    process.kill(sidecarPid(), 'SIGKILL');
+    await stack.redirector.sidecarProcess!.exited;
+    const local = await request(stack.base + FILES[0], { headers: { 'X-Forwarded-For': '198.51.100.10' } });
+    assert.equal(local.status, 200);
+    assert.equal(Number(local.headers['content-length']), 200 * 1024);
+    assert.equal(local.headers['x-mirrorlane-mirror'], undefined);
+    await stack.redirector.restartSidecar();
+  }));
+});
