@@ -95,6 +95,11 @@ export interface Config {
     disableOnMissing: boolean;
     userAgent: string;
   };
+  /**
+   * Self-serving mirror mode: the identifier of the mirror entry that is this host itself. When the selection
+   * chooses it, nginx serves the file from the origin tree (with Content-Location) instead of redirecting.
+   */
+  selfMirror: string;
   /** What njs does when the sidecar is down, slow or answers garbage. */
   fallback: {
     /** "CC URL" entries ("DE https://ftp.de.example/pub/"): redirect there; none: the origin serves the file. */
@@ -159,6 +164,7 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
       disableOnMissing: false,
       userAgent: 'Mirrorlane-probe/0.1 (+https://github.com/mirrorlane)',
     },
+    selfMirror: '',
     fallback: { mirrors: [], countryVariable: '', continentVariable: '' },
     formats: { linkHeaders: 5, aptLists: {}, stampSecret: '' },
     demo: true,

@@ -12,7 +12,7 @@ interface Decision {
   status?: number;
   type?: string;
   body?: string;
-  h?: { [name: string]: string };
+  h?: { [name: string]: string | string[] };
   why?: string;
 }
 
@@ -61,12 +61,21 @@ function safeHeaderValue(v: unknown): boolean {
   return true;
 }
 
-function setHeaders(r: NginxHTTPRequest, h: { [name: string]: string } | undefined): void {
+/** Copy the decision's headers; an array becomes several header lines (aria2 reads one Link per line). */
+function setHeaders(r: NginxHTTPRequest, h: { [name: string]: string | string[] } | undefined): void {
   if (!h) return;
   const names = Object.keys(h);
   for (let i = 0; i < names.length; i++) {
     const name = names[i];
-    if (/^[A-Za-z0-9-]{1,64}$/.test(name) && safeHeaderValue(h[name])) r.headersOut[name] = h[name];
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(name)) continue;
+    const value = h[name];
+    if (Array.isArray(value)) {
+      const safe: string[] = [];
+      for (let j = 0; j < value.length && j < 32; j++) if (safeHeaderValue(value[j])) safe.push(value[j]);
+      if (safe.length) r.headersOut[name] = safe;
+    } else if (safeHeaderValue(value)) {
+      r.headersOut[name] = value;
+    }
   }
 }
 
@@ -128,6 +137,8 @@ function answer(r: NginxHTTPRequest, relPath: string, d: Decision): void {
     setHeaders(r, d.h);
     r.return(302, d.url as string);
   } else if (d.t === 'local') {
+    // Headers set before the internal redirect stay on the answer (Content-Location in self-serving mode).
+    setHeaders(r, d.h);
     deliverLocally(r, relPath);
   } else if (d.t === 'dir') {
     // Ask for the trailing slash ourselves: nginx would otherwise redirect to the internal location's name.

@@ -13,8 +13,8 @@ export interface RunningRedirector {
   nginx: RunningNginx;
   /** Set when the sidecar runs as its own process. */
   sidecarProcess: SidecarProcess | null;
-  /** Start the sidecar process again (after it was killed), or a new one. */
-  restartSidecar(): Promise<SidecarProcess>;
+  /** Start the sidecar process again (after it was killed), or a new one; `replace`: take over from the running one. */
+  restartSidecar(replace?: boolean): Promise<SidecarProcess>;
   stop(): Promise<void>;
 }
 
@@ -30,7 +30,7 @@ export interface RedirectorOptions {
 
 export async function startRedirector(config: Config, opts: RedirectorOptions): Promise<RunningRedirector> {
   const logFile = path.join(config.varDir, 'log', 'sidecar.log');
-  const startProcess = () => spawnSidecar(opts.sidecarConfigFile!, config.sidecar.socket, logFile);
+  const startProcess = (replace = false) => spawnSidecar(opts.sidecarConfigFile!, config.sidecar.socket, logFile, replace ? ['--replace'] : []);
   let proc: SidecarProcess | null = null;
   let closeInProcess: (() => Promise<void>) | null = null;
   if (opts.sidecarConfigFile) proc = await startProcess();
@@ -55,9 +55,9 @@ export async function startRedirector(config: Config, opts: RedirectorOptions): 
   const running: RunningRedirector = {
     nginx,
     sidecarProcess: proc,
-    async restartSidecar() {
+    async restartSidecar(replace = false) {
       if (!opts.sidecarConfigFile) throw new Error('the sidecar runs in this process: nothing to restart');
-      proc = await startProcess();
+      proc = await startProcess(replace);
       running.sidecarProcess = proc;
       return proc;
     },

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../core/config.ts';
+import { sidecarPidFile } from '../sidecar/server.ts';
 
 export interface SidecarProcess {
   process: ChildProcess;
@@ -32,7 +33,26 @@ export function waitForSocket(socket: string, timeoutMs = 15_000): Promise<void>
   });
 }
 
-/** Start `mirrorlane serve --config FILE`, its output appended to logFile; resolves when its socket accepts. */
+/** Resolves once the sidecar with this pid has bound the socket (it writes its pid file after binding). */
+export function waitForPidFile(socket: string, pid: number, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      let owner = '';
+      try {
+        owner = fs.readFileSync(sidecarPidFile(socket), 'utf8').trim();
+      } catch {
+        /* not written yet */
+      }
+      if (owner === String(pid)) resolve();
+      else if (Date.now() > deadline) reject(new Error(`sidecar ${pid} did not take ${socket} within ${timeoutMs} ms`));
+      else setTimeout(check, 25);
+    };
+    check();
+  });
+}
+
+/** Start `mirrorlane serve --config FILE`, its output appended to logFile; resolves when it serves the socket. */
 export async function spawnSidecar(configFile: string, socket: string, logFile: string, extraArgs: string[] = []): Promise<SidecarProcess> {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const out = fs.openSync(logFile, 'a');
@@ -43,7 +63,7 @@ export async function spawnSidecar(configFile: string, socket: string, logFile: 
   fs.closeSync(out);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await Promise.race([
-    waitForSocket(socket),
+    waitForPidFile(socket, child.pid!).then(() => waitForSocket(socket)),
     exited.then(() => {
       throw new Error(`sidecar exited at start: see ${logFile}`);
     }),

@@ -12,7 +12,7 @@ import { selectMirrors, type Selection, type SelectionOptions } from '../core/se
 import { appendStamp, signStamp } from '../core/stamp.ts';
 import type { ClientLocation, FileRow, Mirror } from '../core/types.ts';
 import { encodePath } from '../core/urls.ts';
-import { redirectHeaders } from './link-headers.ts';
+import { redirectHeaders, type HeaderMap } from './link-headers.ts';
 import { hasOverrides, parseQuery, splitFormatSuffix, withSuffixFormat, type ClientOverrides, type RequestQuery } from './query.ts';
 import { renderAptList } from './render-apt.ts';
 import { renderHashLine } from './render-hashes.ts';
@@ -22,11 +22,13 @@ import { renderMirrorListHtml } from './render-mirrorlist.ts';
 
 /** What the sidecar tells njs. Short keys: this is parsed on every download. */
 export type Decision =
-  | { t: 'redirect'; url: string; h: Record<string, string> }
-  | { t: 'local'; why: string }
+  /** m: the chosen mirror's id (for the statistics; njs ignores it). */
+  | { t: 'redirect'; url: string; m: number; h: HeaderMap }
+  /** m: the mirror this host is (self-serving mode); h: headers for the local answer. */
+  | { t: 'local'; why: string; m?: number; h?: HeaderMap }
   | { t: 'dir' }
   | { t: 'notfound' }
-  | { t: 'body'; status: number; type: string; body: string; h?: Record<string, string> };
+  | { t: 'body'; status: number; type: string; body: string; h?: HeaderMap };
 
 export interface DecideRequest {
   path: string;
@@ -71,6 +73,8 @@ export interface DecideDeps {
   aptReleaseFiles?(subtree: string): Promise<string[]>;
   /** Unix milliseconds, for stamps; default Date.now. */
   now?: () => number;
+  /** Identifier of the mirror entry that is this host (self-serving mode): when chosen, serve locally. */
+  selfMirror?: string;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -202,19 +206,21 @@ function redirect(req: DecideRequest, deps: DecideDeps, row: FileRow, selection:
   const chosen = selection.chosen;
   if (!chosen) return { t: 'local', why: holders.length ? 'no usable mirror' : 'no mirror holds the file' };
   const own = ownUrl(req, deps, row.path);
-  return {
-    t: 'redirect',
-    url: chosen.url,
-    h: {
-      'X-Mirrorlane-Mirror': chosen.mirror.identifier,
-      'X-Mirrorlane-Tier': chosen.tier,
-      ...redirectHeaders({
-        file: row,
-        duplicates: selection.ranked.slice(1, 1 + fmt.linkHeaders).map((r) => ({ url: r.url, country: r.mirror.country })),
-        metalinkUrl: own === null ? null : `${own}.meta4`,
-      }),
-    },
+  const h: HeaderMap = {
+    'X-Mirrorlane-Mirror': chosen.mirror.identifier,
+    'X-Mirrorlane-Tier': chosen.tier,
+    ...redirectHeaders({
+      file: row,
+      duplicates: selection.ranked.slice(1, 1 + fmt.linkHeaders).map((r) => ({ url: r.url, country: r.mirror.country })),
+      metalinkUrl: own === null ? null : `${own}.meta4`,
+    }),
   };
+  if (deps.selfMirror && chosen.mirror.identifier === deps.selfMirror) {
+    // This host is the chosen mirror: serve the file here, naming where it lives (Debian's redirector does so).
+    h['Content-Location'] = chosen.url;
+    return { t: 'local', why: 'self-serving mirror', m: chosen.mirror.id, h };
+  }
+  return { t: 'redirect', url: chosen.url, m: chosen.mirror.id, h };
 }
 
 interface Selected {

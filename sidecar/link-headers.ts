@@ -22,14 +22,17 @@ export function hexToBase64(hex: string | null): string | null {
   return Buffer.from(hex, 'hex').toString('base64');
 }
 
+/** Header name → value, or values sent as separate header lines. */
+export type HeaderMap = Record<string, string | string[]>;
+
 /**
- * Link, Digest and Repr-Digest for a redirect. Several Link values go into one header, joined with ", " (RFC 8288
- * allows it, and njs sets one value per header name).
+ * Link, Digest and Repr-Digest for a redirect. Each Link value is its own header line: RFC 8288 would allow one
+ * comma-joined line, but aria2 reads only the first link of a line.
  * Duplicates are sent only with a SHA-256 digest: RFC 6249 lets a client use other mirrors only when it can check
  * what it got, so without one they would be bytes for nothing.
  */
-export function redirectHeaders(a: RedirectHeaderInput): Record<string, string> {
-  const h: Record<string, string> = {};
+export function redirectHeaders(a: RedirectHeaderInput): HeaderMap {
+  const h: HeaderMap = {};
   const sha256 = a.file.sha256 !== null && a.file.sha256.length === 64 ? hexToBase64(a.file.sha256) : null;
   const links: string[] = [];
   if (sha256 !== null) {
@@ -39,7 +42,7 @@ export function redirectHeaders(a: RedirectHeaderInput): Record<string, string> 
     });
   }
   if (a.metalinkUrl !== null) links.push(`<${a.metalinkUrl}>; rel=describedby; type="application/metalink4+xml"`);
-  if (links.length > 0) h.Link = links.join(', ');
+  if (links.length > 0) h.Link = links;
   if (sha256 !== null) {
     // RFC 3230 names: SHA-256 (RFC 5843), SHA (SHA-1), MD5. Strongest first; clients pick what they trust.
     const digests = [`SHA-256=${sha256}`];

@@ -37,8 +37,16 @@ export class MirrorTable {
     return [...this.byId.values()];
   }
 
+  private reloadsStarted = 0;
+  private reloadApplied = 0;
+
   async reload(): Promise<void> {
+    // Reloads triggered by a burst of NOTIFYs may finish out of order: a later-started one read newer data,
+    // so an earlier one finishing after it must not overwrite it.
+    const seq = ++this.reloadsStarted;
     const [mirrors, peers] = await Promise.all([listMirrors(this.pool), peersByAsn(this.pool)]);
+    if (seq < this.reloadApplied) return;
+    this.reloadApplied = seq;
     this.byId = new Map(mirrors.map((m) => [m.id, m]));
     this.peers = peers;
     this.loadedAt = new Date();

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import type pg from 'pg';
 import type { Config } from '../core/config.ts';
 import { fileByPath } from '../core/db/files.ts';
 import { createPool, databaseUrl } from '../core/db/pool.ts';
@@ -18,7 +19,28 @@ export interface RunningSidecar {
   socket: string;
   /** Download statistics, metrics and the ?mirrorstats page. */
   stats: SidecarStats;
+  /** Apply a changed configuration (selection, delivery rules, formats, GeoIP files, self mirror) without a restart. */
+  reload(config: Config): Promise<void>;
+  /**
+   * Stop: finish requests in flight (answered with Connection: close), save the statistics, close the database.
+   * After a takeover the socket path belongs to the new sidecar and is left alone.
+   */
   close(): Promise<void>;
+}
+
+export interface SidecarOptions {
+  log?: (m: string) => void;
+  geo?: GeoIp;
+  /**
+   * Take the socket over from a running sidecar (zero-downtime upgrade): listen on a fresh path, rename it over
+   * the configured one, then ask the old process (its pid file) to drain and stop.
+   */
+  replace?: boolean;
+}
+
+/** Where a sidecar records its process id, beside its socket. */
+export function sidecarPidFile(socket: string): string {
+  return `${socket}.pid`;
 }
 
 function header(req: http.IncomingMessage, name: string): string {
@@ -32,10 +54,8 @@ export function geoipFiles(config: Config): { city: string[]; asn: string | null
   return { city: config.geoip.city, asn: config.geoip.asn ?? (fs.existsSync(built) ? built : null) };
 }
 
-/** Remove a socket file left by a dead sidecar; refuse to steal one that a live process still serves. */
-async function clearStaleSocket(socket: string): Promise<void> {
-  if (!fs.existsSync(socket)) return;
-  const alive = await new Promise<boolean>((resolve) => {
+function socketAlive(socket: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     const c = net.connect(socket);
     c.once('connect', () => {
       c.destroy();
@@ -43,8 +63,53 @@ async function clearStaleSocket(socket: string): Promise<void> {
     });
     c.once('error', () => resolve(false));
   });
-  if (alive) throw new Error(`another sidecar already listens on ${socket}: stop it first (npm stop)`);
+}
+
+/** Remove a socket file left by a dead sidecar; refuse to steal one that a live process still serves. */
+async function clearStaleSocket(socket: string): Promise<void> {
+  if (!fs.existsSync(socket)) return;
+  if (await socketAlive(socket)) {
+    throw new Error(`another sidecar already listens on ${socket}: stop it first (npm stop), or take over with \`mirrorlane serve --replace\``);
+  }
   fs.rmSync(socket);
+}
+
+function listen(server: http.Server, socket: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socket, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Bind the socket. With `replace`, bind a fresh path and rename it over the live one: nginx's next connection
+ * reaches the new process, connections already open stay with the old one until it drains them.
+ */
+async function bindSocket(server: http.Server, socket: string, replace: boolean): Promise<number | null> {
+  fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
+  let previous: number | null = null;
+  if (replace && (await socketAlive(socket))) {
+    const fresh = `${socket}.${process.pid}`;
+    fs.rmSync(fresh, { force: true });
+    await listen(server, fresh);
+    // nginx workers run as another user (nobody when started as root).
+    fs.chmodSync(fresh, 0o666);
+    try {
+      previous = Number(fs.readFileSync(sidecarPidFile(socket), 'utf8')) || null;
+    } catch {
+      previous = null;
+    }
+    fs.renameSync(fresh, socket);
+  } else {
+    await clearStaleSocket(socket);
+    await listen(server, socket);
+    fs.chmodSync(socket, 0o666);
+  }
+  fs.writeFileSync(sidecarPidFile(socket), String(process.pid));
+  return previous;
 }
 
 function originKindFn(root: string) {
@@ -58,17 +123,9 @@ function originKindFn(root: string) {
   };
 }
 
-export async function runSidecar(config: Config, opts: { log?: (m: string) => void; geo?: GeoIp } = {}): Promise<RunningSidecar> {
-  const log = opts.log ?? ((m: string) => console.error(`[sidecar] ${m}`));
-  const url = databaseUrl(config);
-  const geo = opts.geo ?? (await openGeoIp(geoipFiles(config)));
-  const pool = createPool(url, 8);
-  const cache = new FileCache(config.sidecar.fileCacheSize);
-  const mirrors = new MirrorTable(url, pool, { onFilesChanged: () => cache.clear(), log });
-  await mirrors.start();
-  const stats = new SidecarStats({ pool, mirrors, cache, log });
-
-  const deps: DecideDeps = {
+/** What decide() needs from this process: caches, the mirror table, and the settings that may change live. */
+function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: MirrorTable, pool: pg.Pool): DecideDeps {
+  return {
     async fileRow(p) {
       const cached = cache.get(p);
       if (cached !== undefined) return cached;
@@ -86,7 +143,23 @@ export async function runSidecar(config: Config, opts: { log?: (m: string) => vo
     urlPrefix: config.origin.urlPrefix,
     formats: config.formats,
     aptReleaseFiles: aptReleaseFilesFn(config.origin.root),
+    selfMirror: config.selfMirror,
   };
+}
+
+export async function runSidecar(config: Config, opts: SidecarOptions = {}): Promise<RunningSidecar> {
+  const log = opts.log ?? ((m: string) => console.error(`[sidecar] ${m}`));
+  const url = databaseUrl(config);
+  let geo = opts.geo ?? (await openGeoIp(geoipFiles(config)));
+  const pool = createPool(url, 8);
+  const cache = new FileCache(config.sidecar.fileCacheSize);
+  const mirrors = new MirrorTable(url, pool, { onFilesChanged: () => cache.clear(), log });
+  await mirrors.start();
+  const stats = new SidecarStats({ pool, mirrors, cache, log });
+  let deps = buildDeps(config, geo, cache, mirrors, pool);
+  let current = config;
+  /** Set while stopping: answers carry Connection: close so nginx opens its next connection elsewhere. */
+  let draining = false;
 
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://sidecar');
@@ -108,8 +181,11 @@ export async function runSidecar(config: Config, opts: { log?: (m: string) => vo
       void stats.page().then((d) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(d)));
       return;
     }
+    if (draining) res.setHeader('Connection', 'close');
     const seen = stats.capture(deps);
     const startedAt = performance.now();
+    // A HEAD is no download: it is answered alike but not counted.
+    const counted = header(req, 'x-ml-method') !== 'HEAD';
     decide(
       {
         path: u.searchParams.get('p') ?? '',
@@ -124,11 +200,11 @@ export async function runSidecar(config: Config, opts: { log?: (m: string) => vo
       seen.deps,
     ).then(
       (d) => {
-        stats.track(d, seen.row(), startedAt);
+        stats.track(d, seen.row(), startedAt, counted);
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(d));
       },
       (e) => {
-        stats.track(null, seen.row(), startedAt);
+        stats.track(null, seen.row(), startedAt, counted);
         log(`decision failed: ${(e as Error).stack ?? e}`);
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"t":"local","why":"sidecar error"}');
       },
@@ -138,29 +214,72 @@ export async function runSidecar(config: Config, opts: { log?: (m: string) => vo
   server.headersTimeout = config.sidecar.keepAliveTimeoutMs + 5000;
 
   const socket = config.sidecar.socket;
-  fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
-  await clearStaleSocket(socket);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socket, () => resolve());
-  });
-  // nginx workers run as another user (nobody when started as root).
-  fs.chmodSync(socket, 0o666);
+  const previous = await bindSocket(server, socket, opts.replace === true);
+  const boundInode = fs.statSync(socket).ino;
   log(`listening on ${socket}; ${mirrors.all().length} mirrors loaded`);
+  if (previous !== null && previous !== process.pid) {
+    log(`took the socket over; asking the previous sidecar (pid ${previous}) to drain and stop`);
+    try {
+      process.kill(previous, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+  }
+
+  /** Whether the socket path still leads to this process (not after a takeover). */
+  const ownsSocket = () => {
+    try {
+      return fs.statSync(socket).ino === boundInode;
+    } catch {
+      return false;
+    }
+  };
 
   return {
     socket,
     stats,
+    async reload(next: Config) {
+      const files = geoipFiles(next);
+      if (!opts.geo && JSON.stringify(files) !== JSON.stringify(geoipFiles(current))) {
+        const old = geo;
+        geo = await openGeoIp(files);
+        old.close();
+      }
+      current = next;
+      deps = buildDeps(next, geo, cache, mirrors, pool);
+      log('configuration reloaded');
+    },
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+      draining = true;
+      const mine = ownsSocket();
+      if (mine) {
+        // libuv unlinks the path it bound when the server closes: only when that path is still ours.
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+      } else {
+        // Taken over: new connections already go to the new sidecar. Let open ones finish, then drop the rest.
         server.closeIdleConnections();
-      });
+        const deadline = Date.now() + 5000;
+        while (Date.now() < deadline && (await connectionCount(server)) > 0) {
+          server.closeIdleConnections();
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        server.closeAllConnections();
+        // Never close() it (that would unlink the path, now the new sidecar's); just let the process end.
+        server.unref();
+      }
       // Save the last counts while the pool is still open.
       await stats.close();
       await mirrors.close();
       await pool.end().catch(() => {});
       if (!opts.geo) geo.close();
+      if (mine) fs.rmSync(sidecarPidFile(socket), { force: true });
     },
   };
+}
+
+function connectionCount(server: http.Server): Promise<number> {
+  return new Promise((resolve) => server.getConnections((_e, n) => resolve(n ?? 0)));
 }

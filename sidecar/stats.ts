@@ -237,13 +237,14 @@ export interface Download {
 }
 
 /** What a decision adds to the statistics: null when it is not a download (404, listing, page, ...). */
-export function downloadOf(d: Decision, row: FileRow | null, mirrorIdOf: (identifier: string) => number | undefined): Download | null {
-  if (d.t === 'local') return { mirrorId: ORIGIN_MIRROR_ID, mirror: null, fileId: row?.id ?? null, bytes: row?.size ?? 0 };
+export function downloadOf(d: Decision, row: FileRow | null, identifierOf: (id: number) => string | undefined): Download | null {
+  if (d.t === 'local') {
+    // A self-serving host that is one of the mirrors counts its downloads for that mirror.
+    const m = d.m ?? ORIGIN_MIRROR_ID;
+    return { mirrorId: m, mirror: m === ORIGIN_MIRROR_ID ? null : (identifierOf(m) ?? null), fileId: row?.id ?? null, bytes: row?.size ?? 0 };
+  }
   if (d.t !== 'redirect') return null;
-  const identifier = d.h['X-Mirrorlane-Mirror'];
-  const id = identifier ? mirrorIdOf(identifier) : undefined;
-  if (id === undefined) return null;
-  return { mirrorId: id, mirror: identifier, fileId: row?.id ?? null, bytes: row?.size ?? 0 };
+  return { mirrorId: d.m, mirror: identifierOf(d.m) ?? null, fileId: row?.id ?? null, bytes: row?.size ?? 0 };
 }
 
 /**
@@ -310,20 +311,18 @@ export class SidecarStats {
     };
   }
 
-  /** Count one answer; `d` null when decide() failed. `startedAt` is performance.now() before decide(). */
-  track(d: Decision | null, row: FileRow | null, startedAt: number): void {
+  /**
+   * Count one answer; `d` null when decide() failed. `startedAt` is performance.now() before decide().
+   * `download` false (a HEAD) measures the decision but counts no download.
+   */
+  track(d: Decision | null, row: FileRow | null, startedAt: number, download = true): void {
     this.metrics.decision(d ? d.t : 'error', (performance.now() - startedAt) / 1000);
+    if (!download) return;
     // A failed decision is answered with local delivery.
-    const dl = downloadOf(d ?? { t: 'local', why: 'sidecar error' }, row, (identifier) => this.mirrorId(identifier, row));
+    const dl = downloadOf(d ?? { t: 'local', why: 'sidecar error' }, row, (id) => this.deps.mirrors.get(id)?.identifier);
     if (!dl) return;
     this.counts.record(dl.mirrorId, dl.fileId, dl.bytes);
     this.metrics.download(dl.mirror, dl.bytes);
-  }
-
-  private mirrorId(identifier: string, row: FileRow | null): number | undefined {
-    // The chosen mirror holds the file: look among the file's few holders first.
-    for (const id of row?.mirrors ?? []) if (this.deps.mirrors.get(id)?.identifier === identifier) return id;
-    return this.deps.mirrors.all().find((m) => m.identifier === identifier)?.id;
   }
 
   /** The ?mirrorstats page as a decision for njs. Never rejects: without the database it shows what it has. */

@@ -1,17 +1,33 @@
-// `mirrorlane serve`: run the sidecar in the foreground until SIGINT or SIGTERM.
+// `mirrorlane serve`: run the sidecar in the foreground. SIGINT/SIGTERM: drain and stop. SIGHUP: reload the
+// configuration file. `--replace`: take over from a running sidecar without dropping a request.
 import type { Command } from 'commander';
+import { loadConfig } from '../../core/config.ts';
 import type { CliContext } from './context.ts';
 
 export function registerServeCommand(program: Command, ctx: CliContext): void {
   program
     .command('serve')
-    .description('run the decision sidecar on its unix socket until SIGINT/SIGTERM')
-    .action(async () => {
+    .description('run the decision sidecar on its unix socket until SIGINT/SIGTERM; SIGHUP reloads the config')
+    .option('--replace', 'take the socket over from a running sidecar, which then drains and stops (zero-downtime upgrade)')
+    .action(async (opts: { replace?: boolean }) => {
       const config = ctx.config();
       // Loaded on use: the admin commands need neither the sidecar nor its dependencies.
       const { runSidecar } = await import('../../sidecar/server.ts');
-      const sidecar = await runSidecar(config);
-      ctx.out(`sidecar listening on ${config.sidecar.socket}; stop with Ctrl-C or SIGTERM`);
+      const sidecar = await runSidecar(config, { replace: opts.replace === true, log: (m) => ctx.warn(`[sidecar] ${m}`) });
+      ctx.out(`sidecar listening on ${config.sidecar.socket}; stop with Ctrl-C or SIGTERM, reload the config with SIGHUP`);
+      const reload = () => {
+        if (!config.configPath) {
+          ctx.warn('[sidecar] SIGHUP: no config file to reload (the defaults are in use)');
+          return;
+        }
+        try {
+          const next = loadConfig(config.configPath, ctx.io.env);
+          void sidecar.reload(next).catch((e) => ctx.warn(`[sidecar] reload failed, keeping the old configuration: ${(e as Error).message}`));
+        } catch (e) {
+          ctx.warn(`[sidecar] reload failed, keeping the old configuration: ${(e as Error).message}`);
+        }
+      };
+      process.on('SIGHUP', reload);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         const stop = (s: NodeJS.Signals) => {
           process.off('SIGINT', stop);
@@ -21,7 +37,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
-      ctx.out(`${signal}: stopping the sidecar`);
+      process.off('SIGHUP', reload);
+      ctx.out(`${signal}: draining and stopping the sidecar`);
       await sidecar.close();
     });
 }

@@ -2,6 +2,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { isInside } from './walk-origin.ts';
 
 export type HashName = 'sha256' | 'sha1' | 'md5';
@@ -25,6 +26,13 @@ export class HashError extends Error {
 }
 
 const CHUNK = 1 << 20;
+
+// The callback API, promisified: for the many small files of a tree it is about twice as fast as FileHandle.
+const open = promisify(fs.open);
+const fstat = promisify(fs.fstat);
+const read = promisify(fs.read);
+const close = promisify(fs.close);
+const realpath = promisify(fs.realpath.native);
 /** A file still being written is retried this often before it is left for the next scan. */
 const ATTEMPTS = 3;
 
@@ -37,7 +45,7 @@ const ATTEMPTS = 3;
 export async function hashOriginFile(realRoot: string, originPath: string, algorithms: readonly HashName[], buffer = Buffer.allocUnsafe(CHUNK)): Promise<FileDigest> {
   let real: string;
   try {
-    real = await fs.promises.realpath(path.join(realRoot, originPath));
+    real = await realpath(path.join(realRoot, originPath));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new HashError(`not readable (${code})`, code === 'ENOENT');
@@ -52,32 +60,33 @@ export async function hashOriginFile(realRoot: string, originPath: string, algor
 
 /** The digest, or null when the file changed under the read. */
 async function hashOnce(real: string, algorithms: readonly HashName[], buffer: Buffer): Promise<FileDigest | null> {
-  let handle: fs.promises.FileHandle;
+  let fd: number;
   try {
     // O_NONBLOCK: a FIFO swapped in since the walk must not hang the scan; O_NOFOLLOW: nor a new symlink.
-    handle = await fs.promises.open(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
+    fd = await open(real, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOFOLLOW);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new HashError(`not readable (${code})`, code === 'ENOENT');
   }
   try {
-    const before = await handle.stat();
+    const before = await fstat(fd);
     if (!before.isFile()) throw new HashError('no longer a regular file');
     const hashes = algorithms.map((a) => crypto.createHash(a));
+    // Read the size fstat gave, no more: growth since then shows in the second fstat.
     let total = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, total);
-      if (bytesRead === 0) break;
+    while (total < before.size) {
+      const { bytesRead } = await read(fd, buffer, 0, buffer.length, total);
+      if (bytesRead === 0) return null; // shrunk
       const chunk = buffer.subarray(0, bytesRead);
       for (const h of hashes) h.update(chunk);
       total += bytesRead;
     }
-    const after = await handle.stat();
-    if (total !== before.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs) return null;
+    const after = await fstat(fd);
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return null;
     const digests: Partial<Record<HashName, string>> = {};
     algorithms.forEach((a, i) => (digests[a] = hashes[i].digest('hex')));
     return { size: before.size, mtime: Math.floor(before.mtimeMs / 1000), digests };
   } finally {
-    await handle.close();
+    await close(fd);
   }
 }

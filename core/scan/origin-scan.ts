@@ -22,7 +22,7 @@ export interface OriginScanOptions {
   subtree?: string;
   /** Hashes to compute (config scan.originHashes); SHA-256 always. */
   hashes?: readonly string[];
-  /** Files hashed at once. */
+  /** Files hashed at once (default 8): small files are a string of system calls, worth overlapping. */
   hashJobs?: number;
   /** One line per problem worth telling (broken or escaping symlinks, unreadable entries). */
   onWarning?: (message: string) => void;
@@ -119,7 +119,7 @@ export async function scanOrigin(pool: pg.Pool, opts: OriginScanOptions): Promis
     );
 
     // 3. Hash them, a few at a time, and write the digests into origin_hashed.
-    const gone = await hashAll(client, realRoot, algorithms, opts.hashJobs ?? 4, result, warn);
+    const gone = await hashAll(client, realRoot, algorithms, opts.hashJobs ?? 8, result, warn);
     if (gone.length) await client.query('DELETE FROM origin_listing WHERE path = ANY($1::text[])', [gone]);
     result.files = Number((await client.query('SELECT count(*) AS n FROM origin_listing')).rows[0].n);
     await client.query('ANALYZE origin_hashed');

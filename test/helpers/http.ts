@@ -4,6 +4,8 @@ import http from 'node:http';
 export interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
+  /** Header lines as sent: [name, value, name, value, ...] (headers joins repeated names). */
+  rawHeaders: string[];
   body: string;
 }
 
@@ -15,7 +17,7 @@ export function request(
     const req = http.request(url, { method: opts.method ?? 'GET', headers: opts.headers, localAddress: opts.localAddress, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, rawHeaders: res.rawHeaders, body: Buffer.concat(chunks).toString('utf8') }));
       res.on('error', reject);
     });
     req.setTimeout(10_000, () => req.destroy(new Error(`timeout: ${opts.method ?? 'GET'} ${url}`)));

@@ -183,6 +183,8 @@ describe('client-facing formats on real nginx, sidecar and PostgreSQL', () => {
       `<${mirrorHost('demo-us')}${BIN}>; rel=duplicate; pri=1; geo=us, ` +
         `<${stack.base}${BIN}.meta4>; rel=describedby; type="application/metalink4+xml"`,
     );
+    // One header line per link: aria2 reads only the first link of a line.
+    assert.equal(get.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === 'link').length, 2);
     assert.equal(get.headers.digest, `SHA-256=${hash('sha256', BIN_CONTENT, 'base64')}, SHA=${hash('sha1', BIN_CONTENT, 'base64')}, MD5=${hash('md5', BIN_CONTENT, 'base64')}`);
     assert.equal(get.headers['repr-digest'], `sha-256=:${hash('sha256', BIN_CONTENT, 'base64')}:`);
     const head = await from(FROM_DE, BIN, { method: 'HEAD' });

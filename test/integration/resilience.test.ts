@@ -142,4 +142,55 @@ describe('resilience under load', () => {
     assert.equal(local.headers['x-mirrorlane-mirror'], undefined);
     await stack.redirector.restartSidecar();
   }));
+
+  test('a new sidecar takes over (serve --replace) under load: not one request falls back', withLogs(S, async () => {
+    const old = stack.redirector.sidecarProcess!;
+    const r = await underLoad(async () => {
+      await stack.redirector.restartSidecar(true);
+      await old.exited;
+    });
+    assertNoFailure(r, 'takeover');
+    assert.deepEqual(r.marked, {}, 'no request needed the fallback');
+    assert.notEqual(stack.redirector.sidecarProcess!.process.pid, old.process.pid);
+  }));
+
+  test('SIGHUP reloads the config: self-serving mode with Range, HEAD and If-Modified-Since', withLogs(S, async () => {
+    const file = String(stack.env.MIRRORLANE_CONFIG);
+    const tgz = FILES[0];
+    const settings = JSON.parse(fs.readFileSync(file, 'utf8'));
+    fs.writeFileSync(file, JSON.stringify({ ...settings, selfMirror: 'demo-de' }));
+    try {
+      process.kill(sidecarPid(), 'SIGHUP');
+      const de = { 'X-Forwarded-For': '192.0.2.10' };
+      let got = await request(stack.base + tgz, { headers: de });
+      for (let i = 0; i < 40 && got.status !== 200; i++) {
+        await sleep(50);
+        got = await request(stack.base + tgz, { headers: de });
+      }
+      assert.equal(got.status, 200, 'demo-de is this host now: served here');
+      assert.equal(got.headers['content-location'], `http://127.0.0.2:${stack.mirrorPort}${tgz}`);
+      assert.equal(Number(got.headers['content-length']), 200 * 1024);
+      assert.ok(got.headers['last-modified']);
+      const range = await request(stack.base + tgz, { headers: { ...de, Range: 'bytes=100-199' } });
+      assert.equal(range.status, 206);
+      assert.equal(range.headers['content-range'], `bytes 100-199/${200 * 1024}`);
+      const head = await request(stack.base + tgz, { method: 'HEAD', headers: de });
+      assert.equal(head.status, 200);
+      assert.equal(head.headers['content-location'], got.headers['content-location']);
+      const ims = await request(stack.base + tgz, { headers: { ...de, 'If-Modified-Since': String(got.headers['last-modified']) } });
+      assert.equal(ims.status, 304);
+      // Other clients still go to their own mirror.
+      const us = await request(stack.base + tgz, { headers: { 'X-Forwarded-For': '198.51.100.10' } });
+      assert.equal(us.headers['x-mirrorlane-mirror'], 'demo-us');
+    } finally {
+      fs.writeFileSync(file, JSON.stringify(settings));
+      process.kill(sidecarPid(), 'SIGHUP');
+    }
+    let back = await request(stack.base + tgz, { headers: { 'X-Forwarded-For': '192.0.2.10' } });
+    for (let i = 0; i < 40 && back.status !== 302; i++) {
+      await sleep(50);
+      back = await request(stack.base + tgz, { headers: { 'X-Forwarded-For': '192.0.2.10' } });
+    }
+    assert.equal(back.headers['x-mirrorlane-mirror'], 'demo-de', 'reloaded back: a redirect again');
+  }));
 });

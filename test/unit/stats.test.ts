@@ -215,10 +215,10 @@ describe('DownloadStats: timer and shutdown', () => {
 
 describe('downloadOf: what a decision counts', () => {
   const row: FileRow = { id: 7, path: '/pub/x.iso', size: 4096, mtime: 0, sha256: null, sha1: null, md5: null, mirrors: [3] };
-  const ids = (identifier: string) => ({ 'demo-de': 3 })[identifier];
+  const ids = (id: number) => ({ 3: 'demo-de' })[id];
 
   test('a redirect counts for its mirror with the file size', () => {
-    const d = { t: 'redirect' as const, url: 'http://m/x', h: { 'X-Mirrorlane-Mirror': 'demo-de', 'X-Mirrorlane-Tier': 'country' } };
+    const d = { t: 'redirect' as const, url: 'http://m/x', m: 3, h: { 'X-Mirrorlane-Mirror': 'demo-de', 'X-Mirrorlane-Tier': 'country' } };
     assert.deepEqual(downloadOf(d, row, ids), { mirrorId: 3, mirror: 'demo-de', fileId: 7, bytes: 4096 });
   });
 
@@ -227,11 +227,14 @@ describe('downloadOf: what a decision counts', () => {
     assert.deepEqual(downloadOf({ t: 'local', why: 'database unavailable' }, null, ids), { mirrorId: 0, mirror: null, fileId: null, bytes: 0 });
   });
 
-  test('404s, listings, bodies and unknown mirrors count nothing', () => {
+  test('a redirect to a mirror deleted meanwhile still counts, under its id', () => {
+    assert.deepEqual(downloadOf({ t: 'redirect', url: 'http://m/x', m: 9, h: {} }, row, ids), { mirrorId: 9, mirror: null, fileId: 7, bytes: 4096 });
+  });
+
+  test('404s, listings and bodies count nothing', () => {
     assert.equal(downloadOf({ t: 'notfound' }, null, ids), null);
     assert.equal(downloadOf({ t: 'dir' }, null, ids), null);
     assert.equal(downloadOf({ t: 'body', status: 200, type: 'application/json', body: '{}' }, row, ids), null);
-    assert.equal(downloadOf({ t: 'redirect', url: 'http://m/x', h: { 'X-Mirrorlane-Mirror': 'gone' } }, row, ids), null);
   });
 });
 
@@ -261,7 +264,12 @@ describe('SidecarStats: counting decisions and the page, with a fake pool and mi
     const cache = { hits: 0, misses: 0, size: 0 } as unknown as ConstructorParameters<typeof SidecarStats>[0]['cache'];
     return new SidecarStats({ pool, mirrors: mirrors as unknown as ConstructorParameters<typeof SidecarStats>[0]['mirrors'], cache, log: () => {}, flushIntervalMs: 60_000, now: () => clock });
   }
-  const redirect = (identifier: string) => ({ t: 'redirect' as const, url: 'http://m/x.iso', h: { 'X-Mirrorlane-Mirror': identifier } });
+  const redirect = (identifier: string) => ({
+    t: 'redirect' as const,
+    url: 'http://m/x.iso',
+    m: table.find((m) => m.identifier === identifier)!.id,
+    h: { 'X-Mirrorlane-Mirror': identifier },
+  });
   const count = (body: string, id: string) => Number(new RegExp(`>${id.replace(/[()]/g, '\\$&')}</span>.*?<td class="num">(\\d+)</td>`, 's').exec(body)?.[1]);
 
   test('the page adds unsaved counts to the saved ones; a failed query shows what is in memory, with a warning', async () => {
