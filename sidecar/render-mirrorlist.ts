@@ -2,6 +2,7 @@
 // mirrors left out with their reasons. Pure. Plain HTML with inline CSS: readable on a phone, no scripts, no
 // external assets. Every value that comes from data is escaped; only public fields are shown (no admin names,
 // e-mail, notes or rsync/ftp URLs).
+import { escapeHtml, formatBytes } from '../core/text-format.ts';
 import { continentName, countryName } from '../core/continents.ts';
 import type { RankedMirror, Selection, Tier } from '../core/selection.ts';
 import type { ClientLocation, FileRow } from '../core/types.ts';
@@ -21,27 +22,11 @@ export interface MirrorListInput {
   attribution: string[];
 }
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(value: unknown): string {
-  return String(value).replace(/[&<>"']/g, (c) => ESCAPES[c]);
-}
 
 /** An href only for absolute http(s) URLs: a "javascript:" operator URL must not become a link. */
 function link(url: string | null, text: string): string {
   if (url === null || !/^https?:\/\/[^\s]+$/i.test(url)) return escapeHtml(text);
   return `<a href="${escapeHtml(url)}" rel="nofollow noopener">${escapeHtml(text)}</a>`;
-}
-
-export function humanSize(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${bytes} bytes` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 function utcDate(unixSeconds: number): string {
@@ -90,7 +75,7 @@ function fileSection(f: FileRow): string {
   const rel = `./${encodePath(name).slice(1)}`;
   const rows: [string, string][] = [
     ['Path', `<code>${escapeHtml(f.path)}</code>`],
-    ['Size', `${escapeHtml(humanSize(f.size))} <small>(${escapeHtml(f.size)} bytes)</small>`],
+    ['Size', `${escapeHtml(formatBytes(f.size))} <small>(${escapeHtml(f.size)} bytes)</small>`],
     ['Last modified', escapeHtml(utcDate(f.mtime))],
   ];
   const hashes: [string, string | null, string][] = [

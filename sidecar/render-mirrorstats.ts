@@ -1,6 +1,7 @@
 // The ?mirrorstats page: today's downloads per mirror and their share, as one self-contained HTML page.
 // Pure. Shows public fields only (identifier, operator name and URL, country): never admin contacts or notes.
 // Every value is escaped; an operator URL becomes a link only when it is http(s).
+import { escapeHtml, formatBytes } from '../core/text-format.ts';
 
 export interface MirrorStatsLine {
   /** The origin's own deliveries. */
@@ -21,22 +22,6 @@ export interface MirrorStatsInput {
   lines: MirrorStatsLine[];
   /** The saved counts could not be read: only this sidecar's unsaved counts are shown. */
   databaseDown: boolean;
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
 function percent(part: number, whole: number): number {

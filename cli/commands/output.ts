@@ -12,18 +12,7 @@ export function renderTable(head: string[], rows: (string | number)[][], color: 
 }
 
 /** Human size with binary units, exact bytes below 1 KiB. */
-export function formatBytes(n: number | null): string {
-  if (n === null) return '';
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
-}
+export { formatBytes } from '../../core/text-format.ts';
 
 /** UTC to the minute: "2024-05-01 12:34Z". */
 export function formatTime(d: Date | null): string {

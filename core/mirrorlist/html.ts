@@ -1,13 +1,8 @@
 // The mirror list as HTML: a whole page, or a fragment to include in a site's own page. Every piece of data goes
 // through escapeHtml, attribute values included, and only http(s)/ftp/rsync URLs become links. Pure.
+import { escapeHtml } from '../text-format.ts';
 import { contentText, ipv6Text, PROTOCOL_LABELS, type MirrorList, type PublicMirror } from './model.ts';
 
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-/** Text or attribute value → HTML; quotes are escaped too, so the result is safe inside either quote style. */
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ENTITIES[c]);
-}
 
 const link = (href: string, text: string) => `<a href="${escapeHtml(href)}">${escapeHtml(text)}</a>`;
 

@@ -72,7 +72,7 @@ async function hashOnce(real: string, algorithms: readonly HashName[], buffer: B
     const before = await fstat(fd);
     if (!before.isFile()) throw new HashError('no longer a regular file');
     const hashes = algorithms.map((a) => crypto.createHash(a));
-    // Read the size fstat gave, no more: growth since then shows in the second fstat.
+    // Read until the size fstat gave, sparing the read that would only find the end of the file.
     let total = 0;
     while (total < before.size) {
       const { bytesRead } = await read(fd, buffer, 0, buffer.length, total);
@@ -82,7 +82,7 @@ async function hashOnce(real: string, algorithms: readonly HashName[], buffer: B
       total += bytesRead;
     }
     const after = await fstat(fd);
-    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return null;
+    if (total !== before.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs) return null;
     const digests: Partial<Record<HashName, string>> = {};
     algorithms.forEach((a, i) => (digests[a] = hashes[i].digest('hex')));
     return { size: before.size, mtime: Math.floor(before.mtimeMs / 1000), digests };

@@ -1,7 +1,8 @@
 // The public mirror list without a database: grouping, what is (not) published, the content column, escaping.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { escapeHtml, renderHtmlFragment, renderHtmlPage } from '../../core/mirrorlist/html.ts';
+import { renderHtmlFragment, renderHtmlPage } from '../../core/mirrorlist/html.ts';
+import { escapeHtml } from '../../core/text-format.ts';
 import { renderJson } from '../../core/mirrorlist/json.ts';
 import { buildMirrorList, type MirrorList } from '../../core/mirrorlist/model.ts';
 import { isLinkable, withoutCredentials } from '../../core/mirrorlist/public-url.ts';

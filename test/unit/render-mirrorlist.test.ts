@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { selectMirrors } from '../../core/selection.ts';
 import type { ClientLocation, FileRow } from '../../core/types.ts';
-import { escapeHtml, humanSize, renderMirrorListHtml, type MirrorListInput } from '../../sidecar/render-mirrorlist.ts';
+import { escapeHtml, formatBytes } from '../../core/text-format.ts';
+import { renderMirrorListHtml, type MirrorListInput } from '../../sidecar/render-mirrorlist.ts';
 import { makeMirror } from '../helpers/mirror-factory.ts';
 
 const EVIL = `<script>alert("x")</script>`;
@@ -83,8 +84,10 @@ test('mirror list: local delivery, overridden location and mirrors cut from the 
   assert.match(none, /No mirror can serve this file to you/);
 });
 
-test('humanSize', () => {
-  assert.equal(humanSize(600), '600 bytes');
-  assert.equal(humanSize(2048), '2.0 KiB');
-  assert.equal(humanSize(5 * 1024 ** 3), '5.0 GiB');
+test('formatBytes', () => {
+  assert.equal(formatBytes(600), '600 B');
+  assert.equal(formatBytes(2048), '2.0 KiB');
+  assert.equal(formatBytes(5 * 1024 ** 3), '5.0 GiB');
+  assert.equal(formatBytes(300 * 1024 ** 2), '300 MiB');
+  assert.equal(formatBytes(null), '');
 });
