@@ -99,6 +99,8 @@ export interface ManagedNginx {
   mirrors?: LocalMirrorServer[];
   errorLevel?: string;
   workers?: number | 'auto';
+  /** Lines added inside the main server { } after the Mirrorlane part: more locations (benchmarks, tests). */
+  extraLocations?: string;
 }
 
 function renderMirrorServers(servers: LocalMirrorServer[]): string {
@@ -144,6 +146,7 @@ export function writeManagedNginxConfig(config: Config, m: ManagedNginx, njsFile
     listen: m.listen.map((l) => `        listen ${token(l, 'listen')};`).join('\n'),
     server_name: token(config.nginx.serverName, 'nginx.serverName'),
     extra_servers: renderMirrorServers(m.mirrors ?? []),
+    extra_locations: m.extraLocations ?? '',
   });
   const file = path.join(m.prefix, 'conf', 'nginx.conf');
   fs.writeFileSync(file, main);

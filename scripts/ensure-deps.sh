@@ -3,6 +3,7 @@
 # (npm ci). Without root it prints the one apt-get line to run and stops.
 #   scripts/ensure-deps.sh start   what `npm start` needs
 #   scripts/ensure-deps.sh test    what `npm test` needs as well
+#   scripts/ensure-deps.sh bench   what `npm run bench` needs: PostgreSQL and wrk as well
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-start}
@@ -25,6 +26,10 @@ if [ "$what" = test ]; then
   need[mmdb-bin]=/usr/bin/mmdblookup
   need[njs]=/usr/bin/njs
   need[aria2]=/usr/bin/aria2c
+fi
+if [ "$what" = bench ]; then
+  need[postgresql]=/usr/lib/postgresql
+  need[wrk]=/usr/bin/wrk
 fi
 missing=()
 for pkg in "${!need[@]}"; do

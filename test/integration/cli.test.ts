@@ -475,7 +475,8 @@ describe('serve', () => {
     const r = await running;
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /sidecar listening on .*sidecar\.sock/);
-    assert.match(r.out, /SIGTERM: stopping the sidecar/);
+    assert.match(r.out, /SIGTERM: draining and stopping the sidecar/);
+    assert.ok(!fs.existsSync(socket), "the socket file is removed on a clean stop");
   });
 });
 
