@@ -10,7 +10,8 @@ export function originPathProblem(p: string): string | null {
   if (Buffer.byteLength(p) > MAX_PATH_LENGTH) return `path longer than ${MAX_PATH_LENGTH} bytes`;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(p)) return 'control character in path';
-  if (p.includes('\uFFFD')) return 'path is not valid UTF-8';
+  // U+FFFD is what a decoder makes of bad bytes; a lone surrogate (from a caller, never from bytes) has no UTF-8 form.
+  if (p.includes('\uFFFD') || /\p{Surrogate}/u.test(p)) return 'path is not valid UTF-8';
   for (const seg of p.split('/')) if (seg === '..' || seg === '.') return 'dot segment in path';
   if (p.includes('//')) return 'empty segment in path';
   return null;

@@ -5,6 +5,11 @@
 const MAX_PATH_BYTES = 1024;
 const DECIDE_LOCATION = '/_mirrorlane/decide';
 const ORIGIN_LOCATION = '/_mirrorlane/origin';
+// What goes to the sidecar must fit Node's 16 KB limit on request line plus headers (beyond it Node answers 431
+// and every such request would fall back). nginx alone allows 8 KB per header line and 32 KB in all.
+const MAX_SIDECAR_ARGS = 6144;
+const MAX_FORWARDED_HEADER_BYTES = 8192;
+const FORWARDED_HEADERS = ['http_user_agent', 'http_range', 'http_accept', 'http_host'];
 
 interface Decision {
   t: string; // redirect | local | dir | notfound | body
@@ -157,6 +162,21 @@ function answer(r: NginxHTTPRequest, relPath: string, d: Decision): void {
   }
 }
 
+/** Bytes of the client's headers that server.conf forwards to the sidecar (X-Ml-User-Agent and the others). */
+function forwardedHeaderBytes(r: NginxHTTPRequest): number {
+  let n = 0;
+  for (let i = 0; i < FORWARDED_HEADERS.length; i++) {
+    const v = r.rawVariables[FORWARDED_HEADERS[i]];
+    if (v) n += v.length;
+  }
+  return n;
+}
+
+function refuse(r: NginxHTTPRequest, status: number, message: string): void {
+  r.headersOut['Content-Type'] = 'text/plain; charset=utf-8';
+  r.return(status, message);
+}
+
 function handle(r: NginxHTTPRequest): void {
   if (r.method !== 'GET' && r.method !== 'HEAD') {
     r.headersOut['Allow'] = 'GET, HEAD';
@@ -181,6 +201,14 @@ function handle(r: NginxHTTPRequest): void {
   }
   // The query string goes along whole: the sidecar parses it (overrides, formats).
   const args = 'p=' + encoded + '&q=' + encodeOrEmpty(r.variables.args || '');
+  if (args.length > MAX_SIDECAR_ARGS) {
+    refuse(r, 414, 'Bad request: query string too long\n');
+    return;
+  }
+  if (forwardedHeaderBytes(r) > MAX_FORWARDED_HEADER_BYTES) {
+    refuse(r, 431, 'Bad request: User-Agent, Accept, Range and Host together are too long\n');
+    return;
+  }
   r.subrequest(DECIDE_LOCATION, { args: args, method: 'GET' }, function (reply: NginxHTTPRequest) {
     if (reply.status !== 200) {
       fallback(r, relPath, 'sidecar answered ' + reply.status);

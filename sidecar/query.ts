@@ -2,6 +2,7 @@
 // and the kind of answer. Pure; never throws on junk (a bad value is ignored, the download still works).
 import { continentOf } from '../core/continents.ts';
 import { isIp } from '../core/geoip.ts';
+import { addressEnd } from '../core/ip.ts';
 
 /**
  * redirect: the download itself. json: the JSON answer (also ?mirrorlist&json). meta4/metalink: Metalink v4 (RFC
@@ -99,7 +100,9 @@ export function parseQuery(query: string, accept = ''): RequestQuery {
     overrides: {
       country: country && COUNTRY.test(country) && continentOf(country.toUpperCase()) ? country.toUpperCase() : null,
       asn: as && /^\d{1,10}$/.test(as) && Number(as) <= 4294967295 ? Number(as) : null,
-      ip: ip && ip.length <= 64 && isIp(ip) ? ip : null,
+      // A zone id ("fe80::1%eth0") names an interface of the client's own host: meaningless here, and unchecked
+      // text ("%<img>") that must not travel on as part of an address.
+      ip: ip && ip.length <= 64 && isIp(ip) ? ip.slice(0, addressEnd(ip)) : null,
     },
   };
 }

@@ -5,10 +5,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { promisify } from 'node:util';
 import type pg from 'pg';
-import { runCli } from '../../cli/main.ts';
 import { PROJECT_ROOT } from '../../core/config.ts';
 import { listMigrations, migrate } from '../../core/db/migrate.ts';
 import { createPool } from '../../core/db/pool.ts';
@@ -16,6 +15,8 @@ import { describeOriginFile, OriginFileError } from '../../core/origin-file.ts';
 import { freePort } from '../../runtime/ports.ts';
 import { startTempCluster, type RunningPostgres } from '../../runtime/postgres.ts';
 import { GEO, GEO_NO_DATA, writeGeoIpFixtures } from '../helpers/geoip-fixture.ts';
+import { runCaptured, runOk } from '../helpers/cli-run.ts';
+import { itWithLogs, tailFile } from '../helpers/logs.ts';
 
 const execFileP = promisify(execFile);
 
@@ -23,46 +24,11 @@ let cluster: RunningPostgres;
 let pool: pg.Pool;
 let dir: string;
 let env: NodeJS.ProcessEnv;
-
-interface Result {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(...args: string[]): Promise<Result> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (s) => void (out += s), stderr: (s) => void (err += s), env });
-  return { code, out, err };
-}
-
-/** Run a command that must succeed; its stderr is part of the message when it does not. */
-async function ok(...args: string[]): Promise<string> {
-  const r = await cli(...args);
-  assert.equal(r.code, 0, `mirrorlane ${args.join(' ')} failed: ${r.err}`);
-  return r.out;
-}
-
-function pgLogTail(): string {
-  try {
-    return fs.readFileSync(cluster.logFile, 'utf8').split('\n').slice(-30).join('\n');
-  } catch {
-    return '(no PostgreSQL log)';
-  }
-}
+const cli = (...args: string[]) => runCaptured(args, env);
+const ok = (...args: string[]) => runOk(args, env);
 
 /** `it` whose failures show the PostgreSQL log. */
-function test(name: string, fn: () => Promise<void>): void {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      if (e instanceof Error) e.message += `\n--- PostgreSQL log (${cluster.logFile}) ---\n${pgLogTail()}`;
-      throw e;
-    }
-  });
-}
+const test = (name: string, fn: () => Promise<void>) => itWithLogs(name, fn, () => `--- PostgreSQL log (${cluster.logFile}) ---\n${tailFile(cluster.logFile)}`);
 
 async function mirrorRow(identifier: string): Promise<Record<string, any> | undefined> {
   const { rows } = await pool.query('SELECT * FROM mirror WHERE identifier = $1', [identifier]);

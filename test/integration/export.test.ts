@@ -5,9 +5,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type pg from 'pg';
-import { runCli } from '../../cli/main.ts';
 import { PROJECT_ROOT } from '../../core/config.ts';
 import { insertMirror } from '../../core/db/mirrors.ts';
 import { migrate } from '../../core/db/migrate.ts';
@@ -17,24 +16,17 @@ import { upsertFile } from '../../core/db/files.ts';
 import { MIRROR_FIELDS, NOTE_FIELDS, PEER_FIELDS } from '../../core/export/schema.ts';
 import { subtreeHolders } from '../../core/mirrorlist/subtree-query.ts';
 import { debianPgBin, startTempCluster, type RunningPostgres } from '../../runtime/postgres.ts';
+import { runCaptured, runOk } from '../helpers/cli-run.ts';
+import { itWithLogs, tailFile } from '../helpers/logs.ts';
 
 let cluster: RunningPostgres;
 let pool: pg.Pool;
 let dir: string;
 let env: NodeJS.ProcessEnv;
+const cli = (...args: string[]) => runCaptured(args, env);
+const ok = (...args: string[]) => runOk(args, env);
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (s) => void (out += s), stderr: (s) => void (err += s), env });
-  return { code, out, err };
-}
 
-async function ok(...args: string[]): Promise<string> {
-  const r = await cli(...args);
-  assert.equal(r.code, 0, `mirrorlane ${args.join(' ')} failed: ${r.err}`);
-  return r.out;
-}
 
 /** A command that must fail with `code` and exactly one line on stderr matching `re`. */
 async function fails(code: number, re: RegExp, ...args: string[]): Promise<void> {
@@ -45,24 +37,7 @@ async function fails(code: number, re: RegExp, ...args: string[]): Promise<void>
   if (!/hint: see/.test(r.err)) assert.equal(lines.length, 1, `one line: ${r.err}`);
 }
 
-function test(name: string, fn: () => Promise<void>): void {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      if (e instanceof Error) {
-        let tail = '(no PostgreSQL log)';
-        try {
-          tail = fs.readFileSync(cluster.logFile, 'utf8').split('\n').slice(-30).join('\n');
-        } catch {
-          /* keep the placeholder */
-        }
-        e.message += `\n--- PostgreSQL log (${cluster.logFile}) ---\n${tail}`;
-      }
-      throw e;
-    }
-  });
-}
+const test = (name: string, fn: () => Promise<void>) => itWithLogs(name, fn, () => `--- PostgreSQL log (${cluster.logFile}) ---\n${tailFile(cluster.logFile)}`);
 
 async function wipe(): Promise<void> {
   // Notes and peers go with their mirrors (ON DELETE CASCADE).

@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { request } from '../helpers/http.ts';
 import { startStack, withLogs, type TestStack } from '../helpers/stack.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let stack: TestStack;
 const S = () => stack;
@@ -110,14 +111,6 @@ function checkMeta4(xml: string): Node {
   return root;
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** A minimal apt repository (one suite, one architecture-independent package) under each root's debian/. */
 async function writeAptRepo(roots: string[]): Promise<{ release: Buffer; deb: Buffer }> {

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { runCli } from '../../cli/main.ts';
 import { request } from '../helpers/http.ts';
 import { startStack, withLogs, type TestStack } from '../helpers/stack.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let stack: TestStack;
 const S = () => stack;
@@ -183,12 +184,3 @@ describe('redirect path on real nginx, sidecar and PostgreSQL', () => {
     await waitFor(async () => (await from('192.0.2.10')).headers['x-mirrorlane-mirror'] === 'demo-de', 'demo-de back', 1000);
   }));
 });
-
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

@@ -10,6 +10,9 @@ import { pgCtl } from '../../runtime/postgres.ts';
 import { runSidecar } from '../../sidecar/server.ts';
 import { request } from '../helpers/http.ts';
 import { startStack, withLogs, type TestStack } from '../helpers/stack.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const waitForLong = (check: () => Promise<boolean>, what: string, timeoutMs = 10_000) => waitFor(check, what, timeoutMs, 50);
 
 let stack: TestStack;
 const S = () => stack;
@@ -77,14 +80,6 @@ async function cli(args: string[]): Promise<{ code: number; out: string }> {
   return { code, out: out.join('') };
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('download statistics on real nginx, sidecar and PostgreSQL', () => {
   before(async () => {
@@ -166,7 +161,7 @@ describe('download statistics on real nginx, sidecar and PostgreSQL', () => {
     await stack.pool.query(`UPDATE mirror SET operator_name = $1, operator_url = 'javascript:alert(2)' WHERE identifier = 'demo-us'`, [evil]);
     await stack.pool.query(`UPDATE mirror SET admin_email = 'hidden-admin@example.org', admin_name = 'Hidden Admin'`);
     const page = async (p = TGZ) => from(DE, `${p}?mirrorstats`);
-    await waitFor(async () => (await page()).body.includes('&lt;img'), 'the new operator name on the page');
+    await waitForLong(async () => (await page()).body.includes('&lt;img'), 'the new operator name on the page');
 
     assert.equal((await flush()).saved, true);
     const savedDe = (await saved()).mirrors.get('demo-de')!.requests;
@@ -203,12 +198,12 @@ describe('download statistics on real nginx, sidecar and PostgreSQL', () => {
     } finally {
       pgCtl(stack.pg, 'start');
     }
-    await waitFor(async () => (await flush()).saved, 'a flush that succeeds after the restart');
+    await waitForLong(async () => (await flush()).saved, 'a flush that succeeds after the restart');
     const afterRestart = await saved();
     assert.equal(afterRestart.mirrors.get('demo-de')!.requests, before.mirrors.get('demo-de')!.requests + 3);
     assert.equal(afterRestart.files.get(TGZ)!.requests, before.files.get(TGZ)!.requests + 3);
     assert.equal(afterRestart.files.get(TGZ)!.bytes, before.files.get(TGZ)!.bytes + 3 * TGZ_SIZE);
-    await waitFor(async () => sample(await metrics(), 'mirrorlane_database_up') === 1, 'the sidecar reconnected');
+    await waitForLong(async () => sample(await metrics(), 'mirrorlane_database_up') === 1, 'the sidecar reconnected');
   }));
 
   test('a sidecar saves what it counted when it stops', withLogs(S, async () => {
