@@ -11,7 +11,7 @@ export function tailFile(file: string, lines = 30): string {
 }
 
 /** `it` whose failure message ends with `logs()`. */
-export function itWithLogs(name: string, fn: () => Promise<void>, logs: () => string, opts: { timeout?: number } = {}): void {
+export function itWithLogs(name: string, fn: () => Promise<void>, logs: () => string, opts: { timeout?: number; skip?: string | false } = {}): void {
   it(name, opts, async () => {
     try {
       await fn();

@@ -1,8 +1,7 @@
 // applyMirrorListing against a real throw-away PostgreSQL: what a mirror scan does to the packed file table.
 // A failing test carries the tail of the PostgreSQL log.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, beforeEach, describe } from 'node:test';
 import type pg from 'pg';
 import { migrate } from '../../core/db/migrate.ts';
 import { createPool } from '../../core/db/pool.ts';
@@ -11,6 +10,7 @@ import { applyMirrorListing, recordScanResult } from '../../core/scan/apply-list
 import { CopyWriter, copyText } from '../../core/scan/copy-lines.ts';
 import type { ListedFile } from '../../core/scan/types.ts';
 import { startTempCluster, type RunningPostgres } from '../../runtime/postgres.ts';
+import { itWithLogs, tailFile } from '../helpers/logs.ts';
 
 const T = 1_700_000_000;
 let cluster: RunningPostgres;
@@ -18,24 +18,10 @@ let pool: pg.Pool;
 let mirrorA: number;
 let mirrorB: number;
 
-function pgLogTail(): string {
-  try {
-    return fs.readFileSync(cluster.logFile, 'utf8').split('\n').slice(-30).join('\n');
-  } catch {
-    return '(no PostgreSQL log)';
-  }
-}
 
 /** `it` whose failures show the PostgreSQL log. */
 function test(name: string, fn: () => Promise<void>): void {
-  it(name, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      if (e instanceof Error) e.message += `\n--- PostgreSQL log (${cluster.logFile}) ---\n${pgLogTail()}`;
-      throw e;
-    }
-  });
+  itWithLogs(name, fn, () => `--- PostgreSQL log (${cluster.logFile}) ---\n${tailFile(cluster.logFile)}`);
 }
 
 async function addOrigin(files: { path: string; size: number; mtime: number; mirrors?: number[] }[]): Promise<void> {

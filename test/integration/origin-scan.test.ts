@@ -7,13 +7,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, beforeEach, describe, it } from 'node:test';
+import { after, before, beforeEach, describe } from 'node:test';
 import type pg from 'pg';
-import { runCli } from '../../cli/main.ts';
 import { migrate } from '../../core/db/migrate.ts';
 import { createPool } from '../../core/db/pool.ts';
 import { OriginScanError, scanOrigin, type OriginScanOptions } from '../../core/scan/origin-scan.ts';
 import { startTempCluster, type RunningPostgres } from '../../runtime/postgres.ts';
+import { itWithLogs, tailFile } from '../helpers/logs.ts';
+import { runCaptured } from '../helpers/cli-run.ts';
 
 const T = 1_700_000_000;
 let cluster: RunningPostgres;
@@ -25,26 +26,10 @@ let outside: string;
 let mirrorId: number;
 let warnings: string[];
 
-function pgLogTail(): string {
-  try {
-    return fs.readFileSync(cluster.logFile, 'utf8').split('\n').slice(-30).join('\n');
-  } catch {
-    return '(no PostgreSQL log)';
-  }
-}
 
 /** `it` whose failures show the PostgreSQL log and the scan's warnings. */
 function test(name: string, fn: () => Promise<void>, opts: { skip?: string | false } = {}): void {
-  it(name, { skip: opts.skip }, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      if (e instanceof Error) {
-        e.message += `\n--- scan warnings ---\n${warnings.join('\n')}\n--- PostgreSQL log (${cluster.logFile}) ---\n${pgLogTail()}`;
-      }
-      throw e;
-    }
-  });
+  itWithLogs(name, fn, () => `--- scan warnings ---\n${warnings.join('\n')}\n--- PostgreSQL log (${cluster.logFile}) ---\n${tailFile(cluster.logFile)}`, opts);
 }
 
 /** Write an origin file with a fixed mtime (unix seconds). */
@@ -322,11 +307,7 @@ describe('mirrorlane origin scan', () => {
   async function cli(...args: string[]) {
     const config = path.join(tmp, `config-${n}.json`);
     fs.writeFileSync(config, JSON.stringify({ origin: { root }, scan: { originHashes: ['sha256', 'md5'] } }));
-    let out = '';
-    let err = '';
-    const env = { ...process.env, DATABASE_URL: cluster.url, MIRRORLANE_CONFIG: config };
-    const code = await runCli(args, { stdout: (s) => void (out += s), stderr: (s) => void (err += s), env });
-    return { code, out, err };
+    return runCaptured(args, { ...process.env, DATABASE_URL: cluster.url, MIRRORLANE_CONFIG: config });
   }
 
   test('prints the counts, as text or JSON', async () => {

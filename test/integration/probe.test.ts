@@ -9,9 +9,8 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import pg from 'pg';
-import { runCli } from '../../cli/main.ts';
 import { defaultConfig, PROJECT_ROOT, type Config } from '../../core/config.ts';
 import { upsertFile } from '../../core/db/files.ts';
 import { migrate } from '../../core/db/migrate.ts';
@@ -23,6 +22,8 @@ import type { LocalMirrorServer } from '../../core/nginx-config.ts';
 import { startStaticNginx, type RunningNginx } from '../../runtime/nginx.ts';
 import { freePort } from '../../runtime/ports.ts';
 import { startTempCluster, type RunningPostgres } from '../../runtime/postgres.ts';
+import { runCaptured } from '../helpers/cli-run.ts';
+import { itWithLogs, tailFile } from '../helpers/logs.ts';
 
 const NOW_S = Math.floor(Date.now() / 1000);
 const STALE_BY_S = 5 * 3600 + 60;
@@ -33,6 +34,7 @@ let pool: pg.Pool;
 let listener: pg.Client;
 let config: Config;
 let env: NodeJS.ProcessEnv;
+const cli = (...args: string[]) => runCaptured(args, env);
 let steadyNginx: RunningNginx;
 let flakyNginx: RunningNginx;
 let flakyServer: LocalMirrorServer;
@@ -41,31 +43,20 @@ const nodeServers: (http.Server | https.Server)[] = [];
 const userAgents: string[] = [];
 const notifications: string[] = [];
 
-function tail(file: string, lines = 20): string {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
 
 /** `it` whose failures carry the nginx and PostgreSQL logs. */
-function test(name: string, fn: () => Promise<void>): void {
-  it(name, { timeout: 30_000 }, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      if (e instanceof Error) {
-        e.message += [
-          '\n--- nginx (steady) error.log', tail(steadyNginx?.errorLog ?? ''),
-          '--- nginx (flaky) error.log', tail(flakyNginx?.errorLog ?? ''),
-          '--- postgres', tail(cluster?.logFile ?? ''),
-        ].join('\n');
-      }
-      throw e;
-    }
-  });
-}
+const test = (name: string, fn: () => Promise<void>) =>
+  itWithLogs(
+    name,
+    fn,
+    () =>
+      [
+        '--- nginx (steady) error.log', tailFile(steadyNginx?.errorLog ?? '', 20),
+        '--- nginx (flaky) error.log', tailFile(flakyNginx?.errorLog ?? '', 20),
+        '--- postgres', tailFile(cluster?.logFile ?? '', 20),
+      ].join('\n'),
+    { timeout: 30_000 },
+  );
 
 function write(file: string, content: string): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
@@ -125,12 +116,6 @@ async function mirrorNotifies(fn: () => Promise<unknown>): Promise<number> {
   return notifications.filter((p) => p === 'mirrors').length;
 }
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (s) => void (out += s), stderr: (s) => void (err += s), env });
-  return { code, out, err };
-}
 
 before(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlane-probe-'));

@@ -6,9 +6,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type pg from 'pg';
-import { runCli } from '../../cli/main.ts';
 import { defaultConfig } from '../../core/config.ts';
 import { upsertFile } from '../../core/db/files.ts';
 import { migrate } from '../../core/db/migrate.ts';
@@ -22,6 +21,8 @@ import { freePort } from '../../runtime/ports.ts';
 import { startTempCluster, type RunningPostgres } from '../../runtime/postgres.ts';
 import { startRsyncDaemon, type RsyncDaemon } from '../helpers/rsync-daemon.ts';
 import { startVsftpd, type Vsftpd } from '../helpers/vsftpd.ts';
+import { runCaptured } from '../helpers/cli-run.ts';
+import { itWithLogs } from '../helpers/logs.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 /** Recent enough for FTP's "Nov 20 05:08" form, with odd seconds so a minute-precise listing is not enough. */
@@ -65,6 +66,7 @@ let ftpPartial: Vsftpd;
 let ftpTz: Vsftpd;
 let ftpDown: Vsftpd;
 let env: NodeJS.ProcessEnv;
+const cli = (...args: string[]) => runCaptured(args, env);
 
 function writeFile(root: string, rel: string, size: number, mtime: number): void {
   const full = path.join(root, rel);
@@ -137,23 +139,8 @@ function logs(): string {
 }
 
 /** `it` with a time bound whose failures show the peers' logs. */
-function test(name: string, fn: () => Promise<void>): void {
-  it(name, { timeout: 30_000 }, async () => {
-    try {
-      await fn();
-    } catch (e) {
-      if (e instanceof Error) e.message += `\n${logs()}`;
-      throw e;
-    }
-  });
-}
+const test = (name: string, fn: () => Promise<void>) => itWithLogs(name, fn, logs, { timeout: 30_000 });
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (s) => void (out += s), stderr: (s) => void (err += s), env });
-  return { code, out, err };
-}
 
 /**
  * A TCP relay in front of a real server that passes the server's first `limit` bytes and then cuts both
