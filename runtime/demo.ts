@@ -35,7 +35,8 @@ export const DEMO_FILES: Record<string, number> = {
 };
 const ORIGIN_ONLY = new Set(['/pub/origin-only.txt']);
 
-function deterministicBytes(seed: string, size: number): Buffer {
+/** Bytes that depend only on the seed: reruns and tests get the same content. */
+export function deterministicBytes(seed: string, size: number): Buffer {
   const out = Buffer.alloc(size);
   let block = crypto.createHash('sha256').update(seed).digest();
   for (let off = 0; off < size; off += block.length) {

@@ -14,11 +14,18 @@ export function registerOriginCommands(program: Command, ctx: CliContext): void 
     .command('scan')
     .description('walk the origin tree (config origin.root): add new files, re-hash changed ones, delete rows of removed ones')
     .option('--dir <subtree>', "only this part of the tree, as an origin path (e.g. '/pub/isos/')")
+    .option('--allow-empty', 'let a scan that finds no file delete every row (refused by default: an unmounted disk looks like that)')
     .option('--json', 'print JSON')
-    .action(async (opts: { dir?: string; json?: boolean }) => scan(ctx, opts));
+    .action(async (opts: ScanOpts) => scan(ctx, opts));
 }
 
-async function scan(ctx: CliContext, opts: { dir?: string; json?: boolean }): Promise<void> {
+interface ScanOpts {
+  dir?: string;
+  allowEmpty?: boolean;
+  json?: boolean;
+}
+
+async function scan(ctx: CliContext, opts: ScanOpts): Promise<void> {
   const config = ctx.config();
   let result: OriginScanResult;
   try {
@@ -27,6 +34,7 @@ async function scan(ctx: CliContext, opts: { dir?: string; json?: boolean }): Pr
       subtree: opts.dir,
       hashes: config.scan.originHashes,
       onWarning: (line) => ctx.warn(`warning: ${line}`),
+      allowEmpty: opts.allowEmpty === true,
     });
   } catch (e) {
     if (e instanceof SubtreeError) throw new UsageError(`--dir: ${e.message}`);

@@ -26,6 +26,11 @@ export interface OriginScanOptions {
   hashJobs?: number;
   /** One line per problem worth telling (broken or escaping symlinks, unreadable entries). */
   onWarning?: (message: string) => void;
+  /**
+   * Let a scan that finds no file at all delete every row under the subtree. Off by default: an empty tree is
+   * far more often an unmounted disk or a wrong origin.root than a project that deleted everything.
+   */
+  allowEmpty?: boolean;
 }
 
 /** Hashed files written back per statement. */
@@ -136,6 +141,16 @@ export async function scanOrigin(pool: pg.Pool, opts: OriginScanOptions): Promis
       );
       result.added = Number(counts.rows[0].added);
       result.changed = Number(counts.rows[0].changed);
+      if (result.files === 0 && !opts.allowEmpty) {
+        const { rows } = await client.query('SELECT count(*) AS n FROM file WHERE starts_with(path, $1)', [subtree]);
+        const known = Number(rows[0].n);
+        if (known > 0) {
+          throw new OriginScanError(
+            `${path.join(realRoot, subtree)} holds no file, but the file table has ${known} under ${subtree}: ` +
+              'is the disk mounted and origin.root right? Nothing was changed; to clear them, scan with --allow-empty',
+          );
+        }
+      }
       // Same content: same size and SHA-256 (or, for a row without a hash yet, same size and mtime). A file whose
       // content changed loses its mirrors: their copies are of the old content until a rescan finds otherwise.
       // A file only touched (new mtime, same bytes) keeps them. A hash no longer configured is dropped with the

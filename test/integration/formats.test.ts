@@ -12,6 +12,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { request } from '../helpers/http.ts';
 import { startStack, withLogs, type TestStack } from '../helpers/stack.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { deterministicBytes } from '../../runtime/demo.ts';
 
 let stack: TestStack;
 const S = () => stack;
@@ -29,15 +30,7 @@ const FROM_US = '198.51.100.10';
 const FROM_JP = '203.0.113.10';
 const TIMEOUT = { timeout: 60_000 };
 
-function bytes(seed: string, size: number): Buffer {
-  const out = Buffer.alloc(size);
-  let block = crypto.createHash('sha256').update(seed).digest();
-  for (let off = 0; off < size; off += block.length) {
-    block.copy(out, off);
-    block = crypto.createHash('sha256').update(block).digest();
-  }
-  return out;
-}
+const bytes = deterministicBytes;
 const hash = (alg: string, b: Buffer, enc: 'hex' | 'base64' = 'hex') => crypto.createHash(alg).update(b).digest(enc);
 const BIN_CONTENT = bytes('bin', SIZE);
 

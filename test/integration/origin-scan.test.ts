@@ -179,9 +179,12 @@ describe('scanOrigin', () => {
     assert.deepEqual([r.files, r.added, r.changed, r.removed], [2, 1, 1, 0]);
     assert.deepEqual(await paths(), ['/pub/isos-old/b.iso', '/pub/isos/a.iso', '/pub/isos/n.iso', '/src/c.tar']);
 
-    // A subtree that is gone altogether: its rows go, and only those.
+    // A subtree that is gone altogether looks like an unmounted disk: refused, nothing changed...
     fs.rmSync(path.join(root, 'pub/isos'), { recursive: true });
-    const r2 = await scan({ subtree: '/pub/isos/' });
+    await assert.rejects(scan({ subtree: '/pub/isos/' }), /holds no file, but the file table has 2 under \/pub\/isos\/: is the disk mounted/);
+    assert.deepEqual(await paths(), ['/pub/isos-old/b.iso', '/pub/isos/a.iso', '/pub/isos/n.iso', '/src/c.tar']);
+    // ...unless asked: then its rows go, and only those.
+    const r2 = await scan({ subtree: '/pub/isos/', allowEmpty: true });
     assert.deepEqual([r2.files, r2.removed], [0, 2]);
     assert.deepEqual(await paths(), ['/pub/isos-old/b.iso', '/src/c.tar']);
   });
