@@ -292,6 +292,10 @@ async function show(ctx: CliContext, identifier: string, opts: { json?: boolean 
     ['admin email', m.adminEmail],
     ['public notes', m.publicNotes],
     ['files held', String(fileCount)],
+    ['last scan', scanText(m)],
+    ['scan counts', m.scan.at ? `found ${m.scan.filesFound ?? '?'}, held ${m.scan.filesHeld ?? '?'}, added ${m.scan.filesAdded ?? '?'}, removed ${m.scan.filesRemoved ?? '?'}` : ''],
+    ['timezone fix', m.tzOffsetMs ? `${m.tzOffsetMs / 60_000} min` : 'none'],
+    ['last probe', m.probeAt ? `${formatTime(m.probeAt)} (${m.probeSuccesses} ok / ${m.probeFailures} failed in a row)` : 'never'],
     ['created', formatTime(m.createdAt)],
     ['updated', formatTime(m.updatedAt)],
   ];
@@ -386,4 +390,12 @@ async function remove(ctx: CliContext, identifier: string, opts: { yes?: boolean
   const deleted = await deleteMirror(db, identifier);
   if (!deleted) throw new CliFailure(`mirror '${identifier}' was deleted meanwhile`);
   ctx.out(`deleted mirror '${identifier}' (id ${deleted.id}); it was taken out of ${files} file rows`);
+}
+
+/** "2026-11-23 18:01Z over rsync in 1.2 s" or "… failed: <error>"; "never" before the first scan. */
+function scanText(m: Mirror): string {
+  if (!m.scan.at) return 'never';
+  const how = `${formatTime(m.scan.at)}${m.scan.protocol ? ` over ${m.scan.protocol}` : ''}`;
+  if (m.scan.error) return `${how} failed: ${m.scan.error}`;
+  return m.scan.durationMs === null ? how : `${how} in ${(m.scan.durationMs / 1000).toFixed(1)} s`;
 }

@@ -488,6 +488,11 @@ describe('mirrorlane scan', () => {
     );
     const text = await cli('scan', 'ftp-tz');
     assert.match(text.out, /ftp-tz: FTP times are off by \+5:30 h/);
+    // The result is kept on the mirror and shown by `mirror show`.
+    const show = await cli('mirror', 'show', 'ftp-tz');
+    assert.match(show.out, /last scan +\d{4}-\d\d-\d\d \d\d:\d\dZ over ftp in \d+\.\d s/);
+    assert.match(show.out, /scan counts +found \d+, held \d+, added \d+, removed \d+/);
+    assert.match(show.out, /timezone fix +330 min/);
   });
 
   test('--enable enables a mirror whose scan succeeded', async () => {
@@ -507,6 +512,7 @@ describe('mirrorlane scan', () => {
       ['ftp-down', 'rsync-badpw', 'rsync-cut'],
       r.err,
     );
+    assert.match((await cli('mirror', 'show', 'ftp-down')).out, /last scan +\d{4}-\d\d-\d\d \d\d:\d\dZ over \w+ failed: /);
     assert.match(r.out, /│ http-html +│ http +│ 7 +│ 4 +│/);
   });
 
