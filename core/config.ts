@@ -100,6 +100,11 @@ export interface Config {
    * chooses it, nginx serves the file from the origin tree (with Content-Location) instead of redirecting.
    */
   selfMirror: string;
+  /**
+   * The redirector's public base URL ("https://download.example.org"), for the links it gives to itself
+   * (Metalink origin, Link rel=describedby). '' : taken from the request's Host header.
+   */
+  publicUrl: string;
   /** What njs does when the sidecar is down, slow or answers garbage. */
   fallback: {
     /** "CC URL" entries ("DE https://ftp.de.example/pub/"): redirect there; none: the origin serves the file. */
@@ -165,6 +170,7 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
       userAgent: 'Mirrorlane-probe/0.1 (+https://github.com/mirrorlane)',
     },
     selfMirror: '',
+    publicUrl: '',
     fallback: { mirrors: [], countryVariable: '', continentVariable: '' },
     formats: { linkHeaders: 5, aptLists: {}, stampSecret: '' },
     demo: true,
@@ -237,6 +243,9 @@ function resolvePaths(c: Config, baseDir: string): Config {
     throw new ConfigError(`origin.urlPrefix must start and end with "/", got "${c.origin.urlPrefix}"`);
   }
   if (!(c.selection.distanceRange >= 1)) throw new ConfigError('selection.distanceRange must be a number >= 1');
+  if (c.publicUrl !== '' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/.test(c.publicUrl)) {
+    throw new ConfigError(`publicUrl must be a scheme and host like "https://download.example.org", got "${c.publicUrl}"`);
+  }
   try {
     compileLocalDeliveryRules(c.delivery);
   } catch (e) {

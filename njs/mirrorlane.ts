@@ -151,6 +151,8 @@ function answer(r: NginxHTTPRequest, relPath: string, d: Decision): void {
     r.return(301, r.uri + '/' + (args ? '?' + args : ''));
   } else if (d.t === 'notfound') {
     r.headersOut['Content-Type'] = 'text/plain; charset=utf-8';
+    // The page repeats the path: never let a browser read it as anything but text.
+    r.headersOut['X-Content-Type-Options'] = 'nosniff';
     r.return(404, 'Not found: ' + relPath + '\n');
   } else if (d.t === 'body' && typeof d.body === 'string') {
     setHeaders(r, d.h);

@@ -75,6 +75,8 @@ export interface DecideDeps {
   now?: () => number;
   /** Identifier of the mirror entry that is this host (self-serving mode): when chosen, serve locally. */
   selfMirror?: string;
+  /** "https://download.example.org": the redirector's own links (Metalink, describedby) use it, not the Host header. */
+  publicUrl?: string;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -119,9 +121,11 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.
 
 /** This redirector's URL of an origin path, or null when the request's host is unknown or odd. */
 function ownUrl(req: DecideRequest, deps: DecideDeps, path: string): string | null {
+  const prefix = (deps.urlPrefix ?? '/').replace(/\/+$/, '');
+  // A configured public URL wins: the client's Host header must not decide what a shared cache stores.
+  if (deps.publicUrl) return `${deps.publicUrl.replace(/\/+$/, '')}${prefix}${encodePath(path)}`;
   const host = req.host ?? '';
   if (!HOST.test(host)) return null;
-  const prefix = (deps.urlPrefix ?? '/').replace(/\/+$/, '');
   return `${req.scheme === 'https' ? 'https' : 'http'}://${host.toLowerCase()}${prefix}${encodePath(path)}`;
 }
 

@@ -144,6 +144,7 @@ function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: Mirror
     formats: config.formats,
     aptReleaseFiles: aptReleaseFilesFn(config.origin.root),
     selfMirror: config.selfMirror,
+    publicUrl: config.publicUrl,
   };
 }
 
@@ -161,7 +162,8 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   /** Set while stopping: answers carry Connection: close so nginx opens its next connection elsewhere. */
   let draining = false;
 
-  const server = http.createServer((req, res) => {
+  // Room for long queries and headers copied from the client (nginx limits those to 8 KB a line already).
+  const server = http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
     const u = new URL(req.url ?? '/', 'http://sidecar');
     if (u.pathname === '/health') {
       const body = JSON.stringify({

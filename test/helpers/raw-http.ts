@@ -66,18 +66,27 @@ interface Parsed {
   headers: [string, string][];
 }
 
+/** The final answer's head; interim 1xx answers (100 Continue to an Expect) before it are skipped. */
 function parseHead(buf: Buffer): Parsed | null {
-  const headEnd = buf.indexOf('\r\n\r\n');
-  if (headEnd < 0) return null;
-  const lines = buf.subarray(0, headEnd).toString('latin1').split('\r\n');
-  const statusLine = lines[0];
-  const m = /^HTTP\/\d\.\d (\d{3})/.exec(statusLine);
-  const headers: [string, string][] = [];
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    headers.push(colon < 0 ? [line, ''] : [line.slice(0, colon), line.slice(colon + 1).trim()]);
+  let start = 0;
+  for (;;) {
+    const headEnd = buf.indexOf('\r\n\r\n', start);
+    if (headEnd < 0) return null;
+    const lines = buf.subarray(start, headEnd).toString('latin1').split('\r\n');
+    const statusLine = lines[0];
+    const m = /^HTTP\/\d\.\d (\d{3})/.exec(statusLine);
+    const status = m ? Number(m[1]) : 0;
+    if (status >= 100 && status < 200 && status !== 101) {
+      start = headEnd + 4;
+      continue;
+    }
+    const headers: [string, string][] = [];
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      headers.push(colon < 0 ? [line, ''] : [line.slice(0, colon), line.slice(colon + 1).trim()]);
+    }
+    return { headEnd: headEnd + 4, status, statusLine, headers };
   }
-  return { headEnd: headEnd + 4, status: m ? Number(m[1]) : 0, statusLine, headers };
 }
 
 /** Length of a complete chunked body starting at `from`, or -1 when more bytes are needed. */

@@ -41,6 +41,8 @@ test('config errors name the file and the setting', () => {
     ['{"nginx": {"listen": "127.0.0.1:1"}}', /"nginx\.listen" must be a list of strings/],
     ['{"origin": {"urlPrefix": "pub"}}', /urlPrefix must start and end with "\/"/],
     ['{"selection": {"distanceRange": 0.5}}', /distanceRange must be a number >= 1/],
+    ['{"publicUrl": "https://x.example/path?q"}', /publicUrl must be a scheme and host/],
+    ['{"fallback": {"mirrors": 3}}', /"fallback\.mirrors" must be a list of strings/],
     ['{not json', /not valid JSON/],
     ['[1]', /must hold a JSON object/],
   ];

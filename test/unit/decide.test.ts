@@ -207,6 +207,14 @@ describe('decide', () => {
       }
     });
 
+    test('with publicUrl configured, the Host header no longer decides the redirector\'s own links', async () => {
+      const d = await decide(req({ host: 'evil.example', scheme: 'https' }), deps({ publicUrl: 'https://dl.example.org/', urlPrefix: '/mirror/' }));
+      assert.equal(d.t, 'redirect');
+      if (d.t !== 'redirect') return;
+      assert.match(linkText(d.h), /<https:\/\/dl\.example\.org\/mirror\/pub\/big\.iso\.meta4>; rel=describedby/);
+      assert.doesNotMatch(linkText(d.h), /evil/);
+    });
+
     test('redirect: the number of Link duplicates follows formats.linkHeaders; none without a SHA-256', async () => {
       const links = async (n: number) => {
         const d = await decide(req(), deps({ formats: { linkHeaders: n } }));
