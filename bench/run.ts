@@ -5,9 +5,9 @@
 // size per file, and where the CPU goes per request (nginx, sidecar, PostgreSQL, the rest).
 //
 //   npm run bench -- [--files 100000,1000000] [--duration 10] [--rounds 1] [--connections 64] [--threads 2]
-//                    [--workers 1] [--mirrors 50] [--hot 1000] [--no-fill] [--profile]
+//                    [--workers 2] [--mirrors 50] [--hot 1000] [--no-fill] [--profile] [--no-floor] [--njs FILE] [--keep]
 //   (or BENCH_FILES, BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_THREADS, BENCH_WORKERS, BENCH_MIRRORS,
-//    BENCH_HOT, BENCH_FILL=0, BENCH_PROFILE=1)
+//    BENCH_HOT, BENCH_FILL=0, BENCH_PROFILE=1, BENCH_FLOOR=0, BENCH_NJS=FILE)
 //
 // Everything runs on loopback in a temp folder that is removed at the end: a throw-away PostgreSQL, the GeoIP
 // fixtures, the sidecar as its own process (`mirrorlane serve`, so its memory can be read), a private nginx.
@@ -20,16 +20,17 @@ import path from 'node:path';
 import { defaultConfig, type Config } from '../core/config.ts';
 import { migrate } from '../core/db/migrate.ts';
 import { createPool } from '../core/db/pool.ts';
-import { writeManagedNginxConfig } from '../core/nginx-config.ts';
+import { NJS_FILE, writeManagedNginxConfig } from '../core/nginx-config.ts';
 import { NGINX_BIN, parseListen, startNginx, type RunningNginx } from '../runtime/nginx.ts';
 import { freePort } from '../runtime/ports.ts';
 import { startTempCluster, type RunningPostgres } from '../runtime/postgres.ts';
-import { spawnSidecar, type SidecarProcess } from '../runtime/sidecar-process.ts';
+import type { SidecarProcess } from '../runtime/sidecar-process.ts';
 import { buildNjs } from '../scripts/build-njs.ts';
 import { GEO, GEO_FACTS, writeGeoIpFixtures } from '../test/helpers/geoip-fixture.ts';
 import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.ts';
 import { fileTableSize, fillFiles, filePath, seedMirrors, type FillResult, type TableSize } from './lib/dataset.ts';
 import { cpuPerRequest, memoryOf, sampleCpu } from './lib/procstat.ts';
+import { startSidecar, stopSidecar, swapSidecar } from './lib/sidecar.ts';
 import { runWrk, WRK_BIN, type WrkLoad, type WrkResult } from './lib/wrk.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -46,6 +47,12 @@ interface Options {
   hot: number;
   fill: boolean;
   profile: boolean;
+  /** Keep the temp folder (logs, configs, profiles) for a look afterwards. */
+  keep: boolean;
+  /** Also measure nginx proxying straight to the sidecar's /health: the floor without njs and without a decision. */
+  floor: boolean;
+  /** Another built njs handler to measure instead of build/njs/mirrorlane.js (to try a change). */
+  njs: string | null;
 }
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -55,16 +62,20 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     rounds: Number(env.BENCH_ROUNDS ?? 1),
     connections: Number(env.BENCH_CONNECTIONS ?? 64),
     threads: Number(env.BENCH_THREADS ?? 2),
-    workers: env.BENCH_WORKERS === 'auto' ? 'auto' : Number(env.BENCH_WORKERS ?? 1),
+    // 2 = 'auto' here: nginx gets both cores, as the default config gives it; the baseline gains most from it.
+    workers: env.BENCH_WORKERS === 'auto' ? 'auto' : Number(env.BENCH_WORKERS ?? 2),
     mirrors: Number(env.BENCH_MIRRORS ?? 50),
     hot: Number(env.BENCH_HOT ?? 1000),
     fill: env.BENCH_FILL !== '0',
     profile: env.BENCH_PROFILE === '1',
+    keep: false,
+    floor: env.BENCH_FLOOR !== '0',
+    njs: env.BENCH_NJS ?? null,
   };
   const usage = () => {
     console.error(
       'usage: npm run bench -- [--files 100000,1000000] [--duration SECONDS] [--rounds N] [--connections 64] [--threads 2]\n' +
-        '                        [--workers 1|2|auto] [--mirrors 50] [--hot 1000] [--no-fill] [--profile]',
+        '                        [--workers 1|2|auto] [--mirrors 50] [--hot 1000] [--no-fill] [--profile] [--no-floor] [--njs FILE] [--keep]',
     );
     process.exit(2);
   };
@@ -87,6 +98,9 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     else if (flag === '--hot') o.hot = Number(value());
     else if (flag === '--no-fill') o.fill = false;
     else if (flag === '--profile') o.profile = true;
+    else if (flag === '--keep') o.keep = true;
+    else if (flag === '--no-floor') o.floor = false;
+    else if (flag === '--njs') o.njs = path.resolve(value());
     else usage();
   }
   const positive = (n: number) => Number.isInteger(n) && n > 0;
@@ -100,7 +114,8 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     o.connections < o.threads ||
     !(o.workers === 'auto' || positive(o.workers)) ||
     !(positive(o.mirrors) && o.mirrors <= 1000) ||
-    !positive(o.hot)
+    !positive(o.hot) ||
+    (o.njs !== null && !fs.existsSync(o.njs))
   ) {
     usage();
   }
@@ -151,6 +166,7 @@ function fixtureClients(): string[] {
 // The pieces under test
 
 const BASELINE_PREFIX = '/bench-302';
+const FLOOR_PREFIX = '/bench-floor';
 /** nginx alone: the same request line and headers, answered by `return 302` in the same server { }. */
 const EXTRA_LOCATIONS = `
         # npm run bench: no access log for either side (it would only write gigabytes of lines).
@@ -158,6 +174,13 @@ const EXTRA_LOCATIONS = `
         # The baseline: what nginx alone does for a redirect.
         location ^~ ${BASELINE_PREFIX}/ {
             return 302 http://mirror-1.example.org/mirrorlane$uri;
+        }
+        # The floor: nginx proxying to the sidecar without njs and without a decision (its /health answer).
+        location ^~ ${FLOOR_PREFIX}/ {
+            rewrite ^ /health break;
+            proxy_pass http://mirrorlane_sidecar;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
         }`;
 
 interface Health {
@@ -169,7 +192,7 @@ interface Health {
 function sidecarHealth(socket: string): Promise<Health> {
   return new Promise((resolve, reject) => {
     http
-      .get({ socketPath: socket, path: '/health' }, (res) => {
+      .get({ socketPath: socket, path: '/health', agent: false }, (res) => {
         let body = '';
         res.on('data', (d) => (body += d));
         res.on('end', () => {
@@ -197,6 +220,19 @@ function fetchOnce(url: string, xff: string): Promise<{ status: number; headers:
   });
 }
 
+/** Lines njs logged when it could not use the sidecar's answer (it then falls back). */
+function fallbackLines(errorLog: string): number {
+  let text = '';
+  try {
+    text = fs.readFileSync(errorLog, 'utf8');
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (let i = text.indexOf('js: mirrorlane: '); i >= 0; i = text.indexOf('js: mirrorlane: ', i + 1)) n++;
+  return n;
+}
+
 function postmasterPid(pg: RunningPostgres): number {
   return Number(fs.readFileSync(path.join(path.dirname(pg.logFile), 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
@@ -206,18 +242,10 @@ function writeConfigFile(config: Config, file: string): void {
   fs.writeFileSync(file, JSON.stringify(settings, null, 2));
 }
 
-async function stopSidecar(p: SidecarProcess | null): Promise<void> {
-  if (!p || p.process.exitCode !== null || p.process.signalCode !== null) return;
-  p.process.kill('SIGTERM');
-  const timer = setTimeout(() => p.process.kill('SIGKILL'), 10_000);
-  await p.exited;
-  clearTimeout(timer);
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Scenarios
 
-type Scenario = 'baseline' | 'warm' | 'cold' | 'json' | 'mirrorlist';
+type Scenario = 'baseline' | 'warm' | 'cold' | 'json' | 'mirrorlist' | 'floor';
 
 const LABEL: Record<Scenario, string> = {
   baseline: 'nginx return 302',
@@ -225,6 +253,7 @@ const LABEL: Record<Scenario, string> = {
   cold: 'cold redirect',
   json: 'JSON answer (?json)',
   mirrorlist: 'mirror list (?mirrorlist)',
+  floor: 'floor: proxy to sidecar /health',
 };
 
 const TARGET: Record<Scenario, string> = {
@@ -233,6 +262,7 @@ const TARGET: Record<Scenario, string> = {
   cold: '>= 10 %',
   json: '',
   mirrorlist: '',
+  floor: 'no njs, no decision',
 };
 
 interface Run {
@@ -242,6 +272,8 @@ interface Run {
   cpu: Record<string, number>;
   /** File cache hits among the sidecar's lookups during the run (subject runs). */
   hitRatio: number | null;
+  /** njs fallbacks (sidecar too slow, down or answering garbage) logged by nginx during the run. */
+  fallbacks: number;
 }
 
 interface SizeResult {
@@ -249,12 +281,16 @@ interface SizeResult {
   fill: FillResult;
   table: TableSize;
   runs: Run[];
-  /** Subject run index → the baseline runs beside it. */
+  /** Subject run → the baseline runs just before and after it. */
   neighbours: Map<Run, Run[]>;
   memory: { label: string; rss: number; peak: number; cached: number }[];
+  /** njs fallbacks logged over the whole size, warm-ups included. */
   fallbacks: number;
   profiles: { label: string; summary: ProfileSummary }[];
 }
+
+/** What runs right now, so that an interrupted benchmark leaves nothing behind. */
+const live: { nginx: RunningNginx | null; sidecar: SidecarProcess | null } = { nginx: null, sidecar: null };
 
 interface Ctx {
   opts: Options;
@@ -279,6 +315,8 @@ function loadFor(ctx: Ctx, scenario: Scenario, files: number, seconds: number): 
       return { ...common, base: '', first: 1, count: hot, query: '?json' };
     case 'mirrorlist':
       return { ...common, base: '', first: 1, count: hot, query: '?mirrorlist' };
+    case 'floor':
+      return { ...common, base: FLOOR_PREFIX, first: 1, count: hot, query: '' };
   }
 }
 
@@ -305,10 +343,10 @@ async function benchSize(ctx: Ctx, files: number): Promise<SizeResult> {
     const socket = config.sidecar.socket;
     const sidecarLog = path.join(dir, 'log', 'sidecar.log');
 
-    sidecar = await spawnSidecar(warmFile, socket, sidecarLog);
+    sidecar = live.sidecar = await startSidecar(warmFile, socket, sidecarLog);
     const prefix = path.join(dir, `nginx-${files}`);
-    writeManagedNginxConfig(config, { prefix, listen: config.nginx.listen, workers: opts.workers, extraLocations: EXTRA_LOCATIONS });
-    nginx = await startNginx(prefix, config.nginx.listen.map(parseListen));
+    writeManagedNginxConfig(config, { prefix, listen: config.nginx.listen, workers: opts.workers, extraLocations: EXTRA_LOCATIONS }, opts.njs ?? NJS_FILE);
+    nginx = live.nginx = await startNginx(prefix, config.nginx.listen.map(parseListen));
     const groups = () => ({ nginx: nginx!.process.pid!, sidecar: sidecar!.process.pid!, postgres: postmasterPid(ctx.pg) });
 
     await sanityCheck(ctx, files);
@@ -316,13 +354,23 @@ async function benchSize(ctx: Ctx, files: number): Promise<SizeResult> {
     const measure = async (scenario: Scenario, seconds = opts.seconds): Promise<Run> => {
       const subject = scenario !== 'baseline';
       const h0 = subject ? await sidecarHealth(socket) : null;
+      const f0 = fallbackLines(nginx!.errorLog);
       const c0 = sampleCpu(groups());
       const wrk = await runWrk(loadFor(ctx, scenario, files, seconds));
       const c1 = sampleCpu(groups());
       const h1 = subject ? await sidecarHealth(socket) : null;
       const lookups = h0 && h1 ? h1.hits - h0.hits + (h1.misses - h0.misses) : 0;
-      const run: Run = { scenario, wrk, cpu: cpuPerRequest(c0, c1, wrk.requests), hitRatio: h0 && h1 && lookups > 0 ? (h1.hits - h0.hits) / lookups : null };
-      const problems = wrk.bad || wrk.socketErrors ? `  !! ${int(wrk.bad)} answers not 2xx/3xx, ${int(wrk.socketErrors)} socket errors` : '';
+      const run: Run = {
+        scenario,
+        wrk,
+        cpu: cpuPerRequest(c0, c1, wrk.requests),
+        hitRatio: h0 && h1 && lookups > 0 ? (h1.hits - h0.hits) / lookups : null,
+        fallbacks: fallbackLines(nginx!.errorLog) - f0,
+      };
+      const problems =
+        wrk.bad || wrk.socketErrors || run.fallbacks
+          ? `  !! ${int(wrk.bad)} answers not 2xx/3xx, ${int(wrk.socketErrors)} socket errors, ${int(run.fallbacks)} njs fallbacks`
+          : '';
       progress(
         `  ${LABEL[scenario].padEnd(26)} ${int(wrk.rps).padStart(7)} req/s  p50 ${f2(wrk.p50).padStart(6)} ms  p99 ${f2(wrk.p99).padStart(6)} ms` +
           (run.hitRatio !== null ? `  cache hits ${pct(run.hitRatio)}` : '') +
@@ -354,31 +402,36 @@ async function benchSize(ctx: Ctx, files: number): Promise<SizeResult> {
     await warmUp('warm', 4);
     await warmUp('json', 2);
     await warmUp('mirrorlist', 2);
-    await interleave(['warm', 'json', 'mirrorlist']);
+    await interleave(opts.floor ? ['warm', 'json', 'mirrorlist', 'floor'] : ['warm', 'json', 'mirrorlist']);
     const h = await sidecarHealth(socket);
     result.memory.push({ label: 'sidecar with cache, after the warm runs', ...memoryOf(sidecar.process.pid!), cached: h.size });
 
     if (opts.fill) {
-      // Fill the cache to its capacity with distinct rows (each thread walks its share of the table) to see
-      // what a full cache costs in memory.
+      // Fill the cache to its capacity with distinct rows to see what a full cache costs in memory. One wrk
+      // thread walks the table in order, so each 5 s chunk starts where the last one's answers ended.
       const capacity = Math.min(config.sidecar.fileCacheSize, files);
       progress(`  filling the sidecar's file cache (${int(capacity)} rows) for the memory figure`);
-      let first = opts.hot + 1;
-      const deadline = performance.now() + 120_000;
+      let first = Math.min(opts.hot, files) + 1;
+      const deadline = performance.now() + 180_000;
       let cached = h.size;
-      while (cached < capacity && performance.now() < deadline) {
-        const r = await runWrk({ ...loadFor(ctx, 'cold', files, 5), mode: 'seq', first, count: files - first + 1 });
-        first = Math.min(files, first + r.requests);
+      while (cached < capacity && first <= files && performance.now() < deadline) {
+        const r = await runWrk({ ...loadFor(ctx, 'cold', files, 5), threads: 1, mode: 'seq', first, count: files - first + 1 });
+        first += r.requests;
         cached = (await sidecarHealth(socket)).size;
       }
       result.memory.push({ label: 'sidecar with cache, cache filled', ...memoryOf(sidecar.process.pid!), cached });
     }
 
-    // Phase 2: a sidecar without a file cache takes the socket over (`serve --replace`); the first drains and stops.
+    // Phase 2: a sidecar without a file cache in place of the first one.
     progress('  switching to a sidecar without file cache (fileCacheSize 0): every request queries PostgreSQL');
-    const previous: SidecarProcess = sidecar;
-    sidecar = await spawnSidecar(coldFile, socket, sidecarLog, ['--replace']);
-    await previous.exited;
+    const t0 = performance.now();
+    const killed = await stopSidecar(sidecar);
+    const t1 = performance.now();
+    sidecar = live.sidecar = await startSidecar(coldFile, socket, sidecarLog);
+    progress(
+      `  stopped the first sidecar in ${int(t1 - t0)} ms${killed ? ' (!! it did not exit within 15 s of SIGTERM: killed)' : ''}, ` +
+        `started the second in ${int(performance.now() - t1)} ms`,
+    );
     await warmUp('cold', 3);
     await interleave(['cold']);
     result.memory.push({ label: 'sidecar without cache, after the cold runs', ...memoryOf(sidecar.process.pid!), cached: (await sidecarHealth(socket)).size });
@@ -392,36 +445,28 @@ async function benchSize(ctx: Ctx, files: number): Promise<SizeResult> {
         const profDir = path.join(dir, `profile-${files}-${scenario}`);
         fs.mkdirSync(profDir, { recursive: true });
         progress(`  CPU profile of the sidecar (node --cpu-prof), ${label}, ${opts.seconds} s`);
-        const before: SidecarProcess = sidecar;
-        const saved = process.env.NODE_OPTIONS;
-        process.env.NODE_OPTIONS = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${profDir}`.trim();
-        try {
-          sidecar = await spawnSidecar(file, socket, sidecarLog, ['--replace']);
-        } finally {
-          if (saved === undefined) delete process.env.NODE_OPTIONS;
-          else process.env.NODE_OPTIONS = saved;
-        }
-        await before.exited;
+        sidecar = live.sidecar = await swapSidecar(sidecar, file, socket, sidecarLog, profDir);
         await warmUp(scenario, 3);
         await runWrk(loadFor(ctx, scenario, files, opts.seconds));
-        // Let it go: a plain sidecar takes over, the profiled one drains, exits and writes its profile.
-        const profiled: SidecarProcess = sidecar;
-        sidecar = await spawnSidecar(coldFile, socket, sidecarLog, ['--replace']);
-        await profiled.exited;
-        const prof = fs.readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+        // The profile is written when the process exits (not when it has to be killed).
+        if (await stopSidecar(sidecar, 60_000)) progress('  !! the profiled sidecar did not exit within 60 s of SIGTERM: killed');
+        sidecar = live.sidecar = null;
+        // tsx's loader thread writes a profile of its own: the main thread's is the biggest.
+        const prof = fs
+          .readdirSync(profDir)
+          .filter((f) => f.endsWith('.cpuprofile'))
+          .sort((a, b) => fs.statSync(path.join(profDir, b)).size - fs.statSync(path.join(profDir, a)).size)[0];
         if (prof) result.profiles.push({ label, summary: summariseProfile(path.join(profDir, prof)) });
         else progress(`  !! no profile written in ${profDir}`);
       }
     }
 
-    result.fallbacks = fs
-      .readFileSync(nginx.errorLog, 'utf8')
-      .split('\n')
-      .filter((l) => l.includes('mirrorlane:')).length;
+    result.fallbacks = fallbackLines(nginx.errorLog);
     return result;
   } finally {
     await nginx?.stop();
     await stopSidecar(sidecar);
+    live.nginx = live.sidecar = null;
     await pool.end();
   }
 }
@@ -466,6 +511,7 @@ function summarise(r: SizeResult, scenario: Scenario) {
     p50: avg(runs.map((x) => x.wrk.p50)),
     p99: Math.max(...runs.map((x) => x.wrk.p99)),
     bad: runs.reduce((a, x) => a + x.wrk.bad + x.wrk.socketErrors, 0),
+    fallbacks: runs.reduce((a, x) => a + x.fallbacks, 0),
     cpu,
     hit: runs[0]?.hitRatio ?? null,
   };
@@ -481,17 +527,18 @@ function report(opts: Options, results: SizeResult[], nginxVersion: string): voi
     `${nginxVersion}, worker_processes ${opts.workers}, upstream keepalive ${Math.max(128, opts.connections)}; wrk -t${opts.threads} -c${opts.connections} -d${opts.seconds}s --latency; ` +
       `${opts.rounds} round(s); Node ${process.version}; ${opts.mirrors} mirrors; hot set ${int(opts.hot)} files`,
   );
+  if (opts.njs) console.log(`njs handler measured: ${opts.njs}`);
   for (const r of results) {
     console.log('');
     console.log(
       `${int(r.files)} files (${f1(r.fill.holders.avg)} holders per file, ${r.fill.holders.min}..${r.fill.holders.max}; paths ${f1(r.fill.avgPathBytes)} B on average)`,
     );
     const rows: string[][] = [['scenario', 'req/s', 'p50 ms', 'p99 ms', '302 req/s', 'ratio', 'cache hits', 'CPU µs/req: nginx', 'sidecar', 'pg', 'other', 'target']];
-    for (const s of ['baseline', 'warm', 'cold', 'json', 'mirrorlist'] as Scenario[]) {
+    for (const s of ['baseline', 'warm', 'cold', 'json', 'mirrorlist', 'floor'] as Scenario[]) {
       if (!r.runs.some((x) => x.scenario === s)) continue;
       const m = summarise(r, s);
       rows.push([
-        LABEL[s] + (m.bad ? ` (!! ${int(m.bad)} errors)` : ''),
+        LABEL[s] + (m.bad || m.fallbacks ? ` (!! ${int(m.bad)} not 2xx/3xx, ${int(m.fallbacks)} fallbacks)` : ''),
         int(m.rps),
         f2(m.p50),
         f2(m.p99),
@@ -512,7 +559,10 @@ function report(opts: Options, results: SizeResult[], nginxVersion: string): voi
         `rest ${f1((t.total - t.heap - t.indexes) / t.rows)}); target < 350 B`,
     );
     for (const m of r.memory) console.log(`memory: ${m.label}: RSS ${mb(m.rss)} (peak ${mb(m.peak)}), ${int(m.cached)} rows cached`);
-    if (r.fallbacks) console.log(`!! nginx error log: ${r.fallbacks} mirrorlane fallback lines (sidecar slow or unavailable)`);
+    if (r.fallbacks) {
+      const measured = r.runs.reduce((a, x) => a + x.fallbacks, 0);
+      console.log(`nginx error log: ${int(r.fallbacks)} njs fallbacks (sidecar slow or unavailable), ${int(measured)} of them during measured runs`);
+    }
     for (const p of r.profiles) {
       console.log(`CPU profile of the sidecar, ${p.label} (${int(p.summary.busyMs)} ms sampled, idle excluded):`);
       console.log(`  by area:      ${p.summary.byArea.slice(0, 8).map(([l, s]) => `${l} ${pct(s)}`).join('; ')}`);
@@ -538,8 +588,12 @@ async function main(): Promise<void> {
   fs.chmodSync(dir, 0o755);
   let pg: RunningPostgres | null = null;
   const cleanup = async () => {
+    await live.nginx?.stop();
+    await stopSidecar(live.sidecar);
     await pg?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    pg = null;
+    if (opts.keep) console.error(`kept ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
   };
   const onSignal = () => {
     console.error('interrupted: cleaning up');
@@ -547,6 +601,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Output piped into `head` that has gone: keep going quietly and clean up at the end.
+  process.stdout.on('error', () => {});
   try {
     progress(`files ${opts.files.map(int).join(', ')}; ${opts.seconds} s per run; ${opts.rounds} round(s); temp folder ${dir}`);
     await buildNjs();

@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../../core/config.ts';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string };
   hitCount?: number;
   children?: number[];
 }
@@ -38,15 +38,18 @@ function where(url: string): string {
 function label(n: ProfileNode): string {
   const f = n.callFrame;
   const w = where(f.url);
-  return w ? `${f.functionName || '(anonymous)'} ${w}:${f.lineNumber + 1}` : f.functionName || '(anonymous)';
+  // Line numbers are left out: under tsx they are those of the transpiled module, not of the .ts file.
+  return w ? `${f.functionName || '(anonymous)'} ${w}` : f.functionName || '(anonymous)';
 }
 
 function area(n: ProfileNode): string {
   const name = n.callFrame.functionName;
   if (name === '(garbage collector)') return 'garbage collection';
-  if (name === '(program)' || name === '(root)') return 'native / V8 (program)';
+  if (name === '(program)' || name === '(root)') return '(program): V8 and native code outside JS functions';
   const w = where(n.callFrame.url);
-  if (!w) return 'native / V8 (program)';
+  // Native bindings have a name but no file: writev is the socket writes (and, on loopback TCP, the kernel's
+  // delivery to the receiver), parse the HTTP parser.
+  if (!w) return `native ${name || '(anonymous)'}()`;
   if (w.startsWith('node_modules/pg') || w.includes('/node_modules/pg')) return 'pg driver (node_modules/pg*)';
   if (w.includes('maxmind') || w.includes('mmdb-lib')) return 'maxmind reader';
   if (w.startsWith('node_modules/')) return `other packages (${w.split('/')[1]})`;
