@@ -26,7 +26,8 @@ export type Decision =
   | { t: 'redirect'; url: string; m: number; h: HeaderMap }
   /** m: the mirror this host is (self-serving mode); h: headers for the local answer. */
   | { t: 'local'; why: string; m?: number; h?: HeaderMap }
-  | { t: 'dir' }
+  /** url: where the directory lives, with the trailing slash and the client's query. */
+  | { t: 'dir'; url: string }
   | { t: 'notfound' }
   | { t: 'body'; status: number; type: string; body: string; h?: HeaderMap };
 
@@ -129,6 +130,17 @@ function ownUrl(req: DecideRequest, deps: DecideDeps, path: string): string | nu
   return `${req.scheme === 'https' ? 'https' : 'http'}://${host.toLowerCase()}${prefix}${encodePath(path)}`;
 }
 
+/**
+ * A directory named without its trailing slash: this redirector's URL of it with the slash (absolute when the
+ * host is known, as nginx writes its own redirects), the client's query kept with anything that may not stand in
+ * a header line escaped.
+ */
+function directoryUrl(req: DecideRequest, deps: DecideDeps): string {
+  const base = ownUrl(req, deps, req.path) ?? encodePath((deps.urlPrefix ?? '/').replace(/\/+$/, '') + req.path);
+  const q = req.query.replace(/[^\x21-\x7e]/g, (c) => '%' + c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase());
+  return `${base}/${q ? '?' + q : ''}`;
+}
+
 /** The selection with every mirror URL stamped (one stamp per request: it signs the path, not the mirror). */
 function stamped(s: Selection, path: string, secret: string, nowMs: number): Selection {
   if (secret === '') return s;
@@ -154,7 +166,7 @@ export async function decide(req: DecideRequest, deps: DecideDeps): Promise<Deci
   }
   if (!row) {
     const kind = await deps.originKind(req.path);
-    if (kind === 'dir') return { t: 'dir' };
+    if (kind === 'dir') return { t: 'dir', url: directoryUrl(req, deps) };
     if (kind === 'file') return { t: 'local', why: 'not in the file table yet' };
     // No such file: maybe a format of one ("x.iso.meta4").
     const virtual = splitFormatSuffix(req.path);

@@ -12,6 +12,8 @@ import { openGeoIp, type GeoIp } from '../core/geoip.ts';
 import { aptReleaseFilesFn } from './apt-lists.ts';
 import { decide, type DecideDeps, type OriginKind } from './decide.ts';
 import { FileCache } from './file-cache.ts';
+import { downloadTarget } from './download-target.ts';
+import { httpAnswer, textAnswer, type HttpAnswer } from './http-answer.ts';
 import { MirrorTable } from './mirror-table.ts';
 import { isMirrorStatsQuery, SidecarStats } from './stats.ts';
 
@@ -162,37 +164,54 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   /** Set while stopping: answers carry Connection: close so nginx opens its next connection elsewhere. */
   let draining = false;
 
+  /** Write an answer. nginx asks with GET even for a HEAD, and leaves the body out itself. */
+  const send = (res: http.ServerResponse, a: HttpAnswer) => {
+    if (draining) res.setHeader('Connection', 'close');
+    a.headers['Content-Length'] = Buffer.byteLength(a.body);
+    try {
+      res.writeHead(a.status, a.headers);
+    } catch (e) {
+      // A value Node refuses to send (a control character): nginx's fallback answers instead.
+      log(`answer not sendable: ${(e as Error).message}`);
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      res.writeHead(503, { 'Content-Length': 0 }).end();
+      return;
+    }
+    res.end(a.body);
+  };
+
   // Room for long queries and headers copied from the client (nginx limits those to 8 KB a line already).
   const server = http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
-    const u = new URL(req.url ?? '/', 'http://sidecar');
-    if (u.pathname === '/health') {
-      const body = JSON.stringify({
-        ok: true,
-        database: mirrors.listening ? 'up' : 'down',
-        mirrors: mirrors.all().length,
-        mirrorsLoadedAt: mirrors.loadedAt,
-        fileCache: { size: cache.size, hits: cache.hits, misses: cache.misses },
-      });
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
+    const clientIp = req.headers['x-ml-client'];
+    // Only nginx's proxied downloads carry X-Ml-Client; the rest are the socket's own routes.
+    if (typeof clientIp !== 'string') {
+      routeAdmin(req, res);
       return;
     }
-    // GET /metrics, POST /stats/flush: on the socket only (nginx forwards nothing but decisions).
-    if (stats.route(u.pathname, req, res)) return;
-    const query = u.searchParams.get('q') ?? '';
-    if (isMirrorStatsQuery(query)) {
-      void stats.page().then((d) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(d)));
+    const method = header(req, 'x-ml-method');
+    if (method !== 'GET' && method !== 'HEAD') {
+      send(res, textAnswer(405, 'Method not allowed: use GET or HEAD\n', { Allow: 'GET, HEAD' }));
       return;
     }
-    if (draining) res.setHeader('Connection', 'close');
+    const urlPrefix = current.origin.urlPrefix;
+    const target = downloadTarget(header(req, 'x-ml-uri'), urlPrefix);
+    if ('problem' in target) {
+      send(res, textAnswer(400, `Bad request: ${target.problem}\n`));
+      return;
+    }
+    if (isMirrorStatsQuery(target.query)) {
+      void stats.page().then((d) => send(res, httpAnswer(d, target.path)));
+      return;
+    }
     const seen = stats.capture(deps);
     const startedAt = performance.now();
     // A HEAD is no download: it is answered alike but not counted.
-    const counted = header(req, 'x-ml-method') !== 'HEAD';
+    const counted = method === 'GET';
     decide(
       {
-        path: u.searchParams.get('p') ?? '',
-        query,
-        clientIp: header(req, 'x-ml-client'),
+        path: target.path,
+        query: target.query,
+        clientIp,
         scheme: header(req, 'x-ml-scheme'),
         userAgent: header(req, 'x-ml-user-agent'),
         range: header(req, 'x-ml-range'),
@@ -203,15 +222,34 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
     ).then(
       (d) => {
         stats.track(d, seen.row(), startedAt, counted);
-        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(d));
+        send(res, httpAnswer(d, target.path));
       },
       (e) => {
         stats.track(null, seen.row(), startedAt, counted);
         log(`decision failed: ${(e as Error).stack ?? e}`);
-        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"t":"local","why":"sidecar error"}');
+        // nginx answers the client from its fallback location (a fallback mirror or the origin).
+        send(res, textAnswer(503, 'sidecar error\n'));
       },
     );
   });
+
+  /** /health, GET /metrics, POST /stats/flush: reached on the socket only, nginx forwards downloads alone. */
+  function routeAdmin(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const pathname = (req.url ?? '/').split('?')[0];
+    if (pathname === '/health') {
+      const body = JSON.stringify({
+        ok: true,
+        database: mirrors.listening ? 'up' : 'down',
+        mirrors: mirrors.all().length,
+        mirrorsLoadedAt: mirrors.loadedAt,
+        fileCache: { size: cache.size, hits: cache.hits, misses: cache.misses },
+      });
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
+      return;
+    }
+    if (stats.route(pathname, req, res)) return;
+    send(res, textAnswer(404, 'Not found: the sidecar answers /health, /metrics and POST /stats/flush; downloads come through nginx\n'));
+  }
   server.keepAliveTimeout = config.sidecar.keepAliveTimeoutMs;
   server.headersTimeout = config.sidecar.keepAliveTimeoutMs + 5000;
 

@@ -28,12 +28,12 @@ function from(ip: string, p = TGZ) {
 }
 
 /** A request to a sidecar's own unix socket (what `curl --unix-socket SOCK http://x/PATH` does). */
-function onSocket(socket: string, method: string, p: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function onSocket(socket: string, method: string, p: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ socketPath: socket, method, path: p, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
     });
     req.on('error', reject);
     req.end();
@@ -213,8 +213,10 @@ describe('download statistics on real nginx, sidecar and PostgreSQL', () => {
     try {
       const before = (await saved()).mirrors.get('demo-us')!.requests;
       for (let i = 0; i < 4; i++) {
-        const r = await onSocket(socket, 'GET', `/_mirrorlane/decide?p=${encodeURIComponent(TGZ)}&q=`, { 'X-Ml-Client': US, 'X-Ml-Scheme': 'http' });
-        assert.equal(JSON.parse(r.body).h['X-Mirrorlane-Mirror'], 'demo-us', r.body);
+        // What nginx forwards for a download (nginx/server.conf): the client's request in X-Ml-* lines.
+        const r = await onSocket(socket, 'GET', '/_mirrorlane/download', { 'X-Ml-Uri': TGZ, 'X-Ml-Method': 'GET', 'X-Ml-Client': US, 'X-Ml-Scheme': 'http' });
+        assert.equal(r.status, 302, r.body);
+        assert.equal(r.headers['x-mirrorlane-mirror'], 'demo-us');
       }
       assert.ok(second.stats.counts.pendingRows > 0, 'counts wait in memory (flush interval not reached)');
       await second.close();

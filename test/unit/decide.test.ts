@@ -76,7 +76,12 @@ describe('decide', () => {
 
   test('unknown path: notfound; a directory: dir; a file not yet in the table: local', async () => {
     assert.deepEqual(await decide(req({ path: '/pub/nothing' }), deps()), { t: 'notfound' });
-    assert.deepEqual(await decide(req({ path: '/pub' }), deps()), { t: 'dir' });
+    // Without a usable host the directory URL stays relative; with one it is absolute, as nginx writes them.
+    assert.deepEqual(await decide(req({ path: '/pub' }), deps()), { t: 'dir', url: '/pub/' });
+    assert.deepEqual(await decide(req({ path: '/pub', host: 'dl.example', query: 'a=\r\nX: 1 é' }), deps()), {
+      t: 'dir',
+      url: 'http://dl.example/pub/?a=%0D%0AX:%201%20%E9',
+    });
     assert.deepEqual(await decide(req({ path: '/pub/new.iso' }), deps()), { t: 'local', why: 'not in the file table yet' });
   });
 

@@ -233,7 +233,7 @@ describe('downloadOf: what a decision counts', () => {
 
   test('404s, listings and bodies count nothing', () => {
     assert.equal(downloadOf({ t: 'notfound' }, null, ids), null);
-    assert.equal(downloadOf({ t: 'dir' }, null, ids), null);
+    assert.equal(downloadOf({ t: 'dir', url: '/pub/' }, null, ids), null);
     assert.equal(downloadOf({ t: 'body', status: 200, type: 'application/json', body: '{}' }, row, ids), null);
   });
 });

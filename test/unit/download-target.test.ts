@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { downloadTarget } from '../../sidecar/download-target.ts';
+import { httpAnswer } from '../../sidecar/http-answer.ts';
+
+describe('downloadTarget: the request target nginx forwards, decoded and normalised as nginx does', () => {
+  test('plain, encoded, raw UTF-8 (as Node reads a header: Latin-1) and the query as sent', () => {
+    assert.deepEqual(downloadTarget('/pub/x.iso', '/pub/'), { path: '/x.iso', query: '' });
+    assert.deepEqual(downloadTarget('/pub/a%20b%C3%BC.iso?json&x=%41', '/pub/'), { path: '/a bü.iso', query: 'json&x=%41' });
+    assert.deepEqual(downloadTarget(Buffer.from('/pub/ü.iso?ü').toString('latin1'), '/pub/'), { path: '/ü.iso', query: 'Ã¼' });
+    assert.deepEqual(downloadTarget('/x.iso', '/'), { path: '/x.iso', query: '' });
+  });
+
+  test('dot segments resolved and slashes merged, never above the published tree', () => {
+    assert.deepEqual(downloadTarget('//pub///a/./b/../c.iso', '/pub/'), { path: '/a/c.iso', query: '' });
+    assert.deepEqual(downloadTarget('/pub/%2e%2e/%2E%2E/etc/passwd', '/pub/'), { problem: 'path outside the published tree' });
+    assert.deepEqual(downloadTarget('/pub/a/../../etc/passwd', '/pub/'), { problem: 'path outside the published tree' });
+    assert.deepEqual(downloadTarget('/../x', '/'), { problem: 'path outside the published tree' });
+    assert.deepEqual(downloadTarget('/pub/a%2F..%2F..%2Fb', '/pub/'), { problem: 'path outside the published tree' });
+    assert.deepEqual(downloadTarget('/other/x', '/pub/'), { problem: 'path outside the published tree' });
+  });
+
+  test('bad escapes, invalid UTF-8, a "?" in a name and a relative target are refused', () => {
+    assert.deepEqual(downloadTarget('/pub/%zz', '/pub/'), { problem: 'path is not valid UTF-8 or has a broken %-escape' });
+    assert.deepEqual(downloadTarget('/pub/%C3', '/pub/'), { problem: 'path is not valid UTF-8 or has a broken %-escape' });
+    assert.deepEqual(downloadTarget('/pub/\xff.iso', '/pub/'), { problem: 'path is not valid UTF-8 or has a broken %-escape' });
+    assert.deepEqual(downloadTarget('/pub/a%3Fb', '/pub/'), { problem: 'question mark in path' });
+    assert.deepEqual(downloadTarget('pub/x', '/pub/'), { problem: 'path must start with "/"' });
+    // Control characters pass here; decide() refuses them with the other origin path rules.
+    assert.deepEqual(downloadTarget('/pub/a%0d%0ab', '/pub/'), { path: '/a\r\nb', query: '' });
+  });
+});
+
+describe('httpAnswer: a decision as the answer nginx relays', () => {
+  test('redirect: 302 with Location and the decision headers', () => {
+    const a = httpAnswer({ t: 'redirect', url: 'http://m/x', m: 1, h: { Link: ['<a>', '<b>'] } }, '/x');
+    assert.deepEqual(a, { status: 302, headers: { Link: ['<a>', '<b>'], Location: 'http://m/x' }, body: '' });
+  });
+
+  test('local: X-Accel-Redirect to the origin location, encoded; headers renamed for the origin location', () => {
+    const a = httpAnswer({ t: 'local', why: 'self-serving mirror', m: 2, h: { 'Content-Location': 'http://me/x y', Link: ['<a>', '<b>'], 'X-Mirrorlane-Tier': 'country' } }, '/d/x y ü');
+    assert.deepEqual(a, {
+      status: 200,
+      headers: { 'X-Ml-Content-Location': 'http://me/x y', 'X-Ml-Link': '<a>, <b>', 'X-Accel-Redirect': '/_mirrorlane/origin/d/x%20y%20%C3%BC' },
+      body: '',
+    });
+  });
+
+  test('notfound, dir and bodies', () => {
+    assert.equal(httpAnswer({ t: 'notfound' }, '/x').status, 404);
+    assert.equal(httpAnswer({ t: 'notfound' }, '/x').headers['X-Content-Type-Options'], 'nosniff');
+    assert.deepEqual(httpAnswer({ t: 'dir', url: 'http://h/d/' }, '/d').headers.Location, 'http://h/d/');
+    assert.deepEqual(httpAnswer({ t: 'body', status: 200, type: 'text/html', body: 'é', h: { A: 'b' } }, '/x'), {
+      status: 200,
+      headers: { A: 'b', 'Content-Type': 'text/html' },
+      body: 'é',
+    });
+  });
+});
