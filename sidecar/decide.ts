@@ -149,7 +149,12 @@ function stamped(s: Selection, path: string, secret: string, nowMs: number): Sel
   return { chosen: ranked.length > 0 ? ranked[0] : null, ranked, excluded: s.excluded };
 }
 
-export async function decide(req: DecideRequest, deps: DecideDeps): Promise<Decision> {
+/** Filled in by decide(): the file row the answer is about (statistics count its id and size). */
+export interface DecisionTrace {
+  row: FileRow | null;
+}
+
+export async function decide(req: DecideRequest, deps: DecideDeps, trace?: DecisionTrace): Promise<Decision> {
   const problem = originPathProblem(req.path);
   if (problem) return textBody(400, `Bad request: ${problem}\n`);
   const fmt = formats(deps);
@@ -160,6 +165,7 @@ export async function decide(req: DecideRequest, deps: DecideDeps): Promise<Deci
   let row: FileRow | null;
   try {
     row = await deps.fileRow(req.path);
+    if (trace) trace.row = row;
   } catch {
     // Without the file table we cannot know who holds the file: the origin serves it.
     return { t: 'local', why: 'database unavailable' };
@@ -173,6 +179,7 @@ export async function decide(req: DecideRequest, deps: DecideDeps): Promise<Deci
     if (virtual) {
       try {
         row = await deps.fileRow(virtual.path);
+        if (trace) trace.row = row;
       } catch {
         return { t: 'local', why: 'database unavailable' };
       }

@@ -33,26 +33,47 @@ export type HeaderMap = Record<string, string | string[]>;
  */
 export function redirectHeaders(a: RedirectHeaderInput): HeaderMap {
   const h: HeaderMap = {};
-  const sha256 = a.file.sha256 !== null && a.file.sha256.length === 64 ? hexToBase64(a.file.sha256) : null;
+  const d = digestsOf(a.file);
   const links: string[] = [];
-  if (sha256 !== null) {
-    a.duplicates.forEach((d, i) => {
-      const geo = /^[A-Za-z]{2}$/.test(d.country) ? `; geo=${d.country.toLowerCase()}` : '';
-      links.push(`<${d.url}>; rel=duplicate; pri=${i + 1}${geo}`);
+  if (d !== null) {
+    a.duplicates.forEach((dup, i) => {
+      const geo = /^[A-Za-z]{2}$/.test(dup.country) ? `; geo=${dup.country.toLowerCase()}` : '';
+      links.push(`<${dup.url}>; rel=duplicate; pri=${i + 1}${geo}`);
     });
   }
   if (a.metalinkUrl !== null) links.push(`<${a.metalinkUrl}>; rel=describedby; type="application/metalink4+xml"`);
   if (links.length > 0) h.Link = links;
+  if (d !== null) {
+    h.Digest = d.digest;
+    h['Repr-Digest'] = d.reprDigest;
+  }
+  return h;
+}
+
+interface Digests {
+  digest: string;
+  reprDigest: string;
+}
+
+/** Per file row (cached rows are the same object for every request): the base64 work is done once. */
+const digestCache = new WeakMap<object, Digests | null>();
+
+/** Digest and Repr-Digest values of a file, null without a SHA-256. */
+function digestsOf(file: RedirectHeaderInput['file']): Digests | null {
+  const cached = digestCache.get(file);
+  if (cached !== undefined) return cached;
+  const sha256 = file.sha256 !== null && file.sha256.length === 64 ? hexToBase64(file.sha256) : null;
+  let d: Digests | null = null;
   if (sha256 !== null) {
     // RFC 3230 names: SHA-256 (RFC 5843), SHA (SHA-1), MD5. Strongest first; clients pick what they trust.
     const digests = [`SHA-256=${sha256}`];
-    const sha1 = a.file.sha1 !== null && a.file.sha1.length === 40 ? hexToBase64(a.file.sha1) : null;
-    const md5 = a.file.md5 !== null && a.file.md5.length === 32 ? hexToBase64(a.file.md5) : null;
+    const sha1 = file.sha1 !== null && file.sha1.length === 40 ? hexToBase64(file.sha1) : null;
+    const md5 = file.md5 !== null && file.md5.length === 32 ? hexToBase64(file.md5) : null;
     if (sha1 !== null) digests.push(`SHA=${sha1}`);
     if (md5 !== null) digests.push(`MD5=${md5}`);
-    h.Digest = digests.join(', ');
     // RFC 9530 registers only sha-256 and sha-512 as current algorithms.
-    h['Repr-Digest'] = `sha-256=:${sha256}:`;
+    d = { digest: digests.join(', '), reprDigest: `sha-256=:${sha256}:` };
   }
-  return h;
+  digestCache.set(file, d);
+  return d;
 }

@@ -10,12 +10,15 @@ import { fileByPath } from '../core/db/files.ts';
 import { createPool, databaseUrl } from '../core/db/pool.ts';
 import { openGeoIp, type GeoIp } from '../core/geoip.ts';
 import { aptReleaseFilesFn } from './apt-lists.ts';
-import { decide, type DecideDeps, type OriginKind } from './decide.ts';
+import { decide, type DecideDeps, type DecisionTrace, type OriginKind } from './decide.ts';
 import { FileCache } from './file-cache.ts';
 import { downloadTarget } from './download-target.ts';
 import { httpAnswer, textAnswer, type HttpAnswer } from './http-answer.ts';
 import { MirrorTable } from './mirror-table.ts';
 import { isMirrorStatsQuery, SidecarStats } from './stats.ts';
+
+/** How long a stopping sidecar lets requests in flight finish before it drops their connections. */
+const DRAIN_MS = 5000;
 
 export interface RunningSidecar {
   socket: string;
@@ -67,15 +70,6 @@ function socketAlive(socket: string): Promise<boolean> {
   });
 }
 
-/** Remove a socket file left by a dead sidecar; refuse to steal one that a live process still serves. */
-async function clearStaleSocket(socket: string): Promise<void> {
-  if (!fs.existsSync(socket)) return;
-  if (await socketAlive(socket)) {
-    throw new Error(`another sidecar already listens on ${socket}: stop it first (npm stop), or take over with \`mirrorlane serve --replace\``);
-  }
-  fs.rmSync(socket);
-}
-
 function listen(server: http.Server, socket: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -87,29 +81,32 @@ function listen(server: http.Server, socket: string): Promise<void> {
 }
 
 /**
- * Bind the socket. With `replace`, bind a fresh path and rename it over the live one: nginx's next connection
- * reaches the new process, connections already open stay with the old one until it drains them.
+ * Bind the socket. Always on a private path first (SOCKET.PID), renamed over the configured one: nginx's next
+ * connection reaches this process, connections already open stay with the old one until it drains them. And
+ * when a process closes its server, libuv unlinks the path it bound, which is then the private name that no
+ * longer exists, never the configured path that may by then belong to a newer sidecar.
+ * Without `replace`, a live sidecar on the path is an error; a dead one's socket file is replaced.
  */
 async function bindSocket(server: http.Server, socket: string, replace: boolean): Promise<number | null> {
   fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
+  const live = fs.existsSync(socket) && (await socketAlive(socket));
+  if (live && !replace) {
+    throw new Error(`another sidecar already listens on ${socket}: stop it first (npm stop), or take over with \`mirrorlane serve --replace\``);
+  }
   let previous: number | null = null;
-  if (replace && (await socketAlive(socket))) {
-    const fresh = `${socket}.${process.pid}`;
-    fs.rmSync(fresh, { force: true });
-    await listen(server, fresh);
-    // nginx workers run as another user (nobody when started as root).
-    fs.chmodSync(fresh, 0o666);
+  if (live) {
     try {
       previous = Number(fs.readFileSync(sidecarPidFile(socket), 'utf8')) || null;
     } catch {
       previous = null;
     }
-    fs.renameSync(fresh, socket);
-  } else {
-    await clearStaleSocket(socket);
-    await listen(server, socket);
-    fs.chmodSync(socket, 0o666);
   }
+  const fresh = `${socket}.${process.pid}`;
+  fs.rmSync(fresh, { force: true });
+  await listen(server, fresh);
+  // nginx workers run as another user (nobody when started as root).
+  fs.chmodSync(fresh, 0o666);
+  fs.renameSync(fresh, socket);
   fs.writeFileSync(sidecarPidFile(socket), String(process.pid));
   return previous;
 }
@@ -203,7 +200,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
       void stats.page().then((d) => send(res, httpAnswer(d, target.path)));
       return;
     }
-    const seen = stats.capture(deps);
+    const trace: DecisionTrace = { row: null };
     const startedAt = performance.now();
     // A HEAD is no download: it is answered alike but not counted.
     const counted = method === 'GET';
@@ -218,14 +215,15 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
         accept: header(req, 'x-ml-accept'),
         host: header(req, 'x-ml-host'),
       },
-      seen.deps,
+      deps,
+      trace,
     ).then(
       (d) => {
-        stats.track(d, seen.row(), startedAt, counted);
+        stats.track(d, trace.row, startedAt, counted);
         send(res, httpAnswer(d, target.path));
       },
       (e) => {
-        stats.track(null, seen.row(), startedAt, counted);
+        stats.track(null, trace.row, startedAt, counted);
         log(`decision failed: ${(e as Error).stack ?? e}`);
         // nginx answers the client from its fallback location (a fallback mirror or the origin).
         send(res, textAnswer(503, 'sidecar error\n'));
@@ -254,7 +252,17 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   server.headersTimeout = config.sidecar.keepAliveTimeoutMs + 5000;
 
   const socket = config.sidecar.socket;
-  const previous = await bindSocket(server, socket, opts.replace === true);
+  let previous: number | null;
+  try {
+    previous = await bindSocket(server, socket, opts.replace === true);
+  } catch (e) {
+    // Nothing may keep the process alive after this: `serve` must print the error and exit.
+    await stats.close().catch(() => {});
+    await mirrors.close().catch(() => {});
+    await pool.end().catch(() => {});
+    if (!opts.geo) geo.close();
+    throw e;
+  }
   const boundInode = fs.statSync(socket).ino;
   log(`listening on ${socket}; ${mirrors.all().length} mirrors loaded`);
   if (previous !== null && previous !== process.pid) {
@@ -291,25 +299,20 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
     },
     async close() {
       draining = true;
-      const mine = ownsSocket();
-      if (mine) {
-        // libuv unlinks the path it bound when the server closes: only when that path is still ours.
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
-      } else {
-        // Taken over: new connections already go to the new sidecar. Let open ones finish, then drop the rest.
+      // No new connections; the path libuv unlinks on close is the private one, long renamed (see bindSocket).
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Idle keep-alive connections go at once; busy ones answer with Connection: close, then go. nginx opens
+      // its next connections to whoever holds the socket path now.
+      const deadline = Date.now() + DRAIN_MS;
+      server.closeIdleConnections();
+      while (Date.now() < deadline && (await connectionCount(server)) > 0) {
+        await new Promise((r) => setTimeout(r, 25));
         server.closeIdleConnections();
-        const deadline = Date.now() + 5000;
-        while (Date.now() < deadline && (await connectionCount(server)) > 0) {
-          server.closeIdleConnections();
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        server.closeAllConnections();
-        // Never close() it (that would unlink the path, now the new sidecar's); just let the process end.
-        server.unref();
       }
+      server.closeAllConnections();
+      await closed;
+      const mine = ownsSocket();
+      if (mine) fs.rmSync(socket, { force: true });
       // Save the last counts while the pool is still open.
       await stats.close();
       await mirrors.close();

@@ -11,7 +11,7 @@ import type http from 'node:http';
 import type pg from 'pg';
 import { addStats, mirrorStatsOfDay, ORIGIN_MIRROR_ID, type DayCount, type StatsBatch } from '../core/db/stats.ts';
 import type { FileRow } from '../core/types.ts';
-import type { Decision, DecideDeps } from './decide.ts';
+import type { Decision } from './decide.ts';
 import type { FileCache } from './file-cache.ts';
 import { SidecarMetrics } from './metrics.ts';
 import type { MirrorTable } from './mirror-table.ts';
@@ -293,22 +293,6 @@ export class SidecarStats {
     });
     this.metrics = new SidecarMetrics({ cache: deps.cache, mirrors: deps.mirrors, stats: this.counts });
     this.counts.start();
-  }
-
-  /** decide()'s deps for one request, remembering the file row it looks up (a cache hit, no extra query). */
-  capture(deps: DecideDeps): { deps: DecideDeps; row(): FileRow | null } {
-    let row: FileRow | null = null;
-    return {
-      deps: {
-        ...deps,
-        fileRow: async (p) => {
-          const r = await deps.fileRow(p);
-          row = r;
-          return r;
-        },
-      },
-      row: () => row,
-    };
   }
 
   /**

@@ -2,6 +2,7 @@
 // replaced by a server that answers garbage, PostgreSQL is restarted and nginx reloaded. No request may end
 // in a 5xx or a broken connection; the fallback path must visibly have been taken where it should.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -161,7 +162,31 @@ describe('resilience under load', () => {
     });
     assertNoFailure(r, 'takeover');
     assert.deepEqual(r.marked, {}, 'no request needed the fallback');
-    assert.notEqual(stack.redirector.sidecarProcess!.process.pid, old.process.pid);
+    const now = stack.redirector.sidecarProcess!.process.pid;
+    assert.notEqual(now, old.process.pid);
+    // The old process closed its server and exited: the socket path (now the new one's) must still be there.
+    const socket = stack.config.sidecar.socket;
+    assert.ok(fs.statSync(socket).isSocket(), 'the socket path outlives the replaced sidecar');
+    assert.equal(fs.readFileSync(`${socket}.pid`, 'utf8'), String(now));
+    const after = await request(stack.base + FILES[0], { headers: { 'X-Forwarded-For': '198.51.100.10' } });
+    assert.equal(after.headers['x-mirrorlane-mirror'], 'demo-us', 'the new sidecar answers after the old one left');
+  }));
+
+  test('a second `serve` without --replace says why and exits, leaving the running sidecar alone', withLogs(S, async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'serve'], { env: { ...process.env, ...stack.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.once('exit', (c) => {
+        clearTimeout(t);
+        resolve(c);
+      });
+    });
+    assert.equal(code, 1, `exit code (null: still running after 20 s); stderr: ${err}`);
+    assert.match(err, /another sidecar already listens on .*serve --replace/);
+    const r = await request(stack.base + FILES[0], { headers: { 'X-Forwarded-For': '198.51.100.10' } });
+    assert.equal(r.headers['x-mirrorlane-mirror'], 'demo-us');
   }));
 
   test('SIGHUP reloads the config: self-serving mode with Range, HEAD and If-Modified-Since', withLogs(S, async () => {

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { openGeoIp, type GeoIp } from '../../core/geoip.ts';
 import type { FileRow, Mirror } from '../../core/types.ts';
 import { verifyStamp } from '../../core/stamp.ts';
-import { decide, type Decision, type DecideDeps, type DecideRequest } from '../../sidecar/decide.ts';
+import { decide, type Decision, type DecideDeps, type DecideRequest, type DecisionTrace } from '../../sidecar/decide.ts';
 import { GEO, writeGeoIpFixtures } from '../helpers/geoip-fixture.ts';
 import { makeMirror } from '../helpers/mirror-factory.ts';
 
@@ -72,6 +72,18 @@ describe('decide', () => {
         'Repr-Digest': `sha-256=:${sha256}:`,
       },
     });
+  });
+
+  test('the trace names the file row the answer is about, for the statistics', async () => {
+    const trace: DecisionTrace = { row: null };
+    await decide(req(), deps(), trace);
+    assert.equal(trace.row?.path, '/pub/big.iso');
+    const suffix: DecisionTrace = { row: null };
+    await decide(req({ path: '/pub/big.iso.meta4' }), deps(), suffix);
+    assert.equal(suffix.row?.path, '/pub/big.iso');
+    const none: DecisionTrace = { row: null };
+    assert.deepEqual(await decide(req({ path: '/pub/nothing' }), deps(), none), { t: 'notfound' });
+    assert.equal(none.row, null);
   });
 
   test('unknown path: notfound; a directory: dir; a file not yet in the table: local', async () => {

@@ -316,12 +316,9 @@ describe('SidecarStats: counting decisions and the page, with a fake pool and mi
       if (q.name === 'stats_add') batches.push(q.values);
       return { rows: [] };
     });
-    const deps = { fileRow: async () => row } as unknown as Parameters<SidecarStats['capture']>[0];
-    const seen = stats.capture(deps);
-    assert.equal(seen.row(), null);
-    await seen.deps.fileRow('/pub/x.iso');
-    stats.track(redirect('two'), seen.row(), performance.now());
-    stats.track(null, seen.row(), performance.now()); // decide failed: the origin delivers
+    // The row comes from decide()'s trace (see decide.test.ts).
+    stats.track(redirect('two'), row, performance.now());
+    stats.track(null, row, performance.now()); // decide failed: the origin delivers
     await stats.close();
     assert.equal(batches.length, 1);
     const [, mirrorIds, requests, bytes, , fileIds, fileRequests] = batches[0] as number[][];
