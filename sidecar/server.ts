@@ -4,14 +4,14 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import type pg from 'pg';
 import type { Config } from '../core/config.ts';
-import { fileByPath } from '../core/db/files.ts';
+import { filesByPaths } from '../core/db/files.ts';
 import { createPool, databaseUrl } from '../core/db/pool.ts';
 import { openGeoIp, type GeoIp } from '../core/geoip.ts';
 import { aptReleaseFilesFn } from './apt-lists.ts';
 import { decide, type DecideDeps, type DecisionTrace, type OriginKind } from './decide.ts';
 import { FileCache } from './file-cache.ts';
+import { FileRowBatcher } from './file-row-batcher.ts';
 import { downloadTarget } from './download-target.ts';
 import { httpAnswer, textAnswer, type HttpAnswer } from './http-answer.ts';
 import { MirrorTable } from './mirror-table.ts';
@@ -123,12 +123,12 @@ function originKindFn(root: string) {
 }
 
 /** What decide() needs from this process: caches, the mirror table, and the settings that may change live. */
-function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: MirrorTable, pool: pg.Pool): DecideDeps {
+function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: MirrorTable, lookups: FileRowBatcher): DecideDeps {
   return {
     async fileRow(p) {
       const cached = cache.get(p);
       if (cached !== undefined) return cached;
-      const row = await fileByPath(pool, p);
+      const row = await lookups.get(p);
       cache.set(p, row);
       return row;
     },
@@ -153,10 +153,12 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   let geo = opts.geo ?? (await openGeoIp(geoipFiles(config)));
   const pool = createPool(url, 8);
   const cache = new FileCache(config.sidecar.fileCacheSize);
+  // Up to 6 of the pool's 8 connections for lookups; the rest stay free for statistics and the mirror table.
+  const lookups = new FileRowBatcher((paths) => filesByPaths(pool, paths), { maxInFlight: 6, maxBatch: 256 });
   const mirrors = new MirrorTable(url, pool, { onFilesChanged: () => cache.clear(), log });
   await mirrors.start();
   const stats = new SidecarStats({ pool, mirrors, cache, log });
-  let deps = buildDeps(config, geo, cache, mirrors, pool);
+  let deps = buildDeps(config, geo, cache, mirrors, lookups);
   let current = config;
   /** Set while stopping: answers carry Connection: close so nginx opens its next connection elsewhere. */
   let draining = false;
@@ -241,6 +243,8 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
         mirrors: mirrors.all().length,
         mirrorsLoadedAt: mirrors.loadedAt,
         fileCache: { size: cache.size, hits: cache.hits, misses: cache.misses },
+        // Cache misses asked of the database, and in how many queries (fewer under load: batched).
+        lookups: { paths: lookups.paths, queries: lookups.queries },
       });
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
       return;
@@ -294,7 +298,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
         old.close();
       }
       current = next;
-      deps = buildDeps(next, geo, cache, mirrors, pool);
+      deps = buildDeps(next, geo, cache, mirrors, lookups);
       log('configuration reloaded');
     },
     async close() {

@@ -24,6 +24,17 @@ export async function fileByPath(db: pg.Pool | pg.ClientBase, path: string): Pro
   return rows.length ? fileFromRow(rows[0]) : null;
 }
 
+/** Several lookups in one round trip (the sidecar batches concurrent cache misses): path → row, found ones only. */
+export async function filesByPaths(db: pg.Pool | pg.ClientBase, paths: string[]): Promise<Map<string, FileRow>> {
+  const { rows } = await db.query({ name: 'files_by_paths', text: `SELECT ${FILE_COLUMNS} FROM file WHERE path = ANY($1::text[])`, values: [paths] });
+  const out = new Map<string, FileRow>();
+  for (const r of rows) {
+    const f = fileFromRow(r);
+    out.set(f.path, f);
+  }
+  return out;
+}
+
 // Patterns below are LIKE patterns with "\" as escape character (see globToLike in core/cli-parse.ts).
 
 /** Files whose path matches `like` (all files when null), optionally only those `mirrorId` holds; path order. */
