@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { defaultConfig, type Config } from '../core/config.ts';
+import { defaultConfig, sidecarSockets, writeConfigFile, type Config } from '../core/config.ts';
 import { migrate } from '../core/db/migrate.ts';
 import { createPool } from '../core/db/pool.ts';
 import { NJS_FILE, writeManagedNginxConfig } from '../core/nginx-config.ts';
@@ -237,10 +237,6 @@ function postmasterPid(pg: RunningPostgres): number {
   return Number(fs.readFileSync(path.join(path.dirname(pg.logFile), 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
-function writeConfigFile(config: Config, file: string): void {
-  const { configPath: _unused, ...settings } = config;
-  fs.writeFileSync(file, JSON.stringify(settings, null, 2));
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Scenarios

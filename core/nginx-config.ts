@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { PROJECT_ROOT, type Config } from './config.ts';
+import { PROJECT_ROOT, sidecarSockets, type Config } from './config.ts';
 import { continentOf } from './continents.ts';
 
 export const NJS_FILE = path.join(PROJECT_ROOT, 'build', 'njs', 'mirrorlane.js');
@@ -69,7 +69,9 @@ export function renderNginxSnippets(config: Config, njsFile = NJS_FILE): NginxSn
   const http = fillTemplate(template('http.conf'), {
     njs_dir: token(path.dirname(njsFile), 'njs path'),
     njs_file: token(njsFile, 'njs file'),
-    socket: token(config.sidecar.socket, 'sidecar.socket'),
+    sidecar_servers: sidecarSockets(config)
+      .map((socket) => `    server unix:${token(socket, 'sidecar.socket')};`)
+      .join('\n'),
     keepalive: config.nginx.keepalive,
   });
   const server = fillTemplate(template('server.conf'), {

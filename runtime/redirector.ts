@@ -2,7 +2,7 @@
 // `npm start` and the integration tests both start it this way. The sidecar runs in this process, or as its own
 // process (`mirrorlane serve`) when a config file is given for it, so that it can be killed and replaced.
 import path from 'node:path';
-import type { Config } from '../core/config.ts';
+import { sidecarSockets, writeConfigFile, type Config } from '../core/config.ts';
 import type { GeoIp } from '../core/geoip.ts';
 import { writeManagedNginxConfig, type LocalMirrorServer } from '../core/nginx-config.ts';
 import { runSidecar } from '../sidecar/server.ts';
@@ -11,10 +11,15 @@ import { spawnSidecar, type SidecarProcess } from './sidecar-process.ts';
 
 export interface RunningRedirector {
   nginx: RunningNginx;
-  /** Set when the sidecar runs as its own process. */
+  /** Set when the sidecar runs as its own process: the first one (sidecar.socket). */
   sidecarProcess: SidecarProcess | null;
-  /** Start the sidecar process again (after it was killed), or a new one; `replace`: take over from the running one. */
-  restartSidecar(replace?: boolean): Promise<SidecarProcess>;
+  /** All sidecar processes, by instance (index 0 = instance 1); empty when the sidecar runs in this process. */
+  sidecarProcesses: SidecarProcess[];
+  /**
+   * Start sidecar process `instance` (default 1) again (after it was killed), or a new one; `replace`: take over
+   * from the running one.
+   */
+  restartSidecar(replace?: boolean, instance?: number): Promise<SidecarProcess>;
   stop(): Promise<void>;
 }
 
@@ -24,24 +29,43 @@ export interface RedirectorOptions {
   geo?: GeoIp;
   log?: (m: string) => void;
   workers?: number | 'auto';
-  /** Run the sidecar as `mirrorlane serve --config FILE` instead of in this process. */
+  /**
+   * Run the sidecar as `mirrorlane serve --config FILE` instead of in this process. With sidecar.processes > 1
+   * they always run as processes, from this file or from the config written under varDir/run.
+   */
   sidecarConfigFile?: string;
 }
 
 export async function startRedirector(config: Config, opts: RedirectorOptions): Promise<RunningRedirector> {
-  const logFile = path.join(config.varDir, 'log', 'sidecar.log');
-  const startProcess = (replace = false) => spawnSidecar(opts.sidecarConfigFile!, config.sidecar.socket, logFile, replace ? ['--replace'] : []);
-  let proc: SidecarProcess | null = null;
+  const sockets = sidecarSockets(config);
+  let configFile = opts.sidecarConfigFile;
+  if (!configFile && sockets.length > 1) {
+    configFile = path.join(config.varDir, 'run', 'sidecar-config.json');
+    writeConfigFile(config, configFile);
+  }
+  const logFile = (n: number) => path.join(config.varDir, 'log', n === 1 ? 'sidecar.log' : `sidecar-${n}.log`);
+  const startProcess = (n: number, replace = false) =>
+    spawnSidecar(configFile!, sockets[n - 1], logFile(n), [...(n === 1 ? [] : ['--instance', String(n)]), ...(replace ? ['--replace'] : [])]);
+  const procs: SidecarProcess[] = [];
   let closeInProcess: (() => Promise<void>) | null = null;
-  if (opts.sidecarConfigFile) proc = await startProcess();
-  else closeInProcess = (await runSidecar(config, { geo: opts.geo, log: opts.log })).close;
+  try {
+    if (configFile) for (let n = 1; n <= sockets.length; n++) procs.push(await startProcess(n));
+    else closeInProcess = (await runSidecar(config, { geo: opts.geo, log: opts.log })).close;
+  } catch (e) {
+    for (const p of procs) p.process.kill('SIGTERM');
+    throw e;
+  }
 
   const stopSidecar = async () => {
     if (closeInProcess) await closeInProcess();
-    if (proc && proc.process.exitCode === null && proc.process.signalCode === null) {
-      proc.process.kill('SIGTERM');
-      await proc.exited;
-    }
+    await Promise.all(
+      procs.map(async (p) => {
+        if (p.process.exitCode === null && p.process.signalCode === null) {
+          p.process.kill('SIGTERM');
+          await p.exited;
+        }
+      }),
+    );
   };
   let nginx: RunningNginx;
   try {
@@ -54,12 +78,14 @@ export async function startRedirector(config: Config, opts: RedirectorOptions): 
   }
   const running: RunningRedirector = {
     nginx,
-    sidecarProcess: proc,
-    async restartSidecar(replace = false) {
-      if (!opts.sidecarConfigFile) throw new Error('the sidecar runs in this process: nothing to restart');
-      proc = await startProcess(replace);
-      running.sidecarProcess = proc;
-      return proc;
+    sidecarProcess: procs[0] ?? null,
+    sidecarProcesses: procs,
+    async restartSidecar(replace = false, instance = 1) {
+      if (!configFile) throw new Error('the sidecar runs in this process: nothing to restart');
+      const p = await startProcess(instance, replace);
+      procs[instance - 1] = p;
+      running.sidecarProcess = procs[0];
+      return p;
     },
     async stop() {
       await nginx.stop();

@@ -1,16 +1,19 @@
 // `mirrorlane serve`: run the sidecar in the foreground. SIGINT/SIGTERM: drain and stop. SIGHUP: reload the
 // configuration file. `--replace`: take over from a running sidecar without dropping a request.
 import type { Command } from 'commander';
-import { loadConfig } from '../../core/config.ts';
-import type { CliContext } from './context.ts';
+import { loadConfig, sidecarInstance } from '../../core/config.ts';
+import { UsageError, type CliContext } from './context.ts';
 
 export function registerServeCommand(program: Command, ctx: CliContext): void {
   program
     .command('serve')
     .description('run the decision sidecar on its unix socket until SIGINT/SIGTERM; SIGHUP reloads the config')
     .option('--replace', 'take the socket over from a running sidecar, which then drains and stops (zero-downtime upgrade)')
-    .action(async (opts: { replace?: boolean }) => {
-      const config = ctx.config();
+    .option('--instance <n>', 'which of the sidecar.processes sidecars to run (1 = sidecar.socket, 2 = sidecar-2.sock, …)', '1')
+    .action(async (opts: { replace?: boolean; instance: string }) => {
+      if (!/^\d{1,2}$/.test(opts.instance)) throw new UsageError(`--instance: expected a number from 1 to sidecar.processes, got "${opts.instance}"`);
+      const instance = Number(opts.instance);
+      const config = sidecarInstance(ctx.config(), instance);
       // Loaded on use: the admin commands need neither the sidecar nor its dependencies.
       const { runSidecar } = await import('../../sidecar/server.ts');
       const sidecar = await runSidecar(config, { replace: opts.replace === true, log: (m) => ctx.warn(`[sidecar] ${m}`) });
@@ -21,7 +24,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
           return;
         }
         try {
-          const next = loadConfig(config.configPath, ctx.io.env);
+          const next = sidecarInstance(loadConfig(config.configPath, ctx.io.env), instance);
           void sidecar.reload(next).catch((e) => ctx.warn(`[sidecar] reload failed, keeping the old configuration: ${(e as Error).message}`));
         } catch (e) {
           ctx.warn(`[sidecar] reload failed, keeping the old configuration: ${(e as Error).message}`);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type pg from 'pg';
-import { defaultConfig, type Config } from '../../core/config.ts';
+import { defaultConfig, writeConfigFile, type Config } from '../../core/config.ts';
 import { migrate } from '../../core/db/migrate.ts';
 import { createPool } from '../../core/db/pool.ts';
 import { openGeoIp } from '../../core/geoip.ts';
@@ -75,8 +75,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
   opts.configure?.(config, { port, mirrorPort });
   // The whole config, so that the CLI and a sidecar process see exactly what this process sees.
   const configFile = path.join(dir, 'mirrorlane.json');
-  const { configPath: _unused, ...settings } = config;
-  fs.writeFileSync(configFile, JSON.stringify(settings, null, 2));
+  writeConfigFile(config, configFile);
 
   const sidecarLog: string[] = [];
   await buildNjs();

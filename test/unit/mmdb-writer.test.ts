@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,7 +11,16 @@ import { GEO_FACTS, writeGeoIpFixtures } from '../helpers/geoip-fixture.ts';
 
 type Rec = Record<string, unknown>;
 const read = (buf: Buffer) => new Reader<Rec>(buf);
-const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlane-mmdb-'));
+const made: string[] = [];
+/** A temp folder, removed when the file's tests are done. */
+const tmpDir = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlane-mmdb-'));
+  made.push(d);
+  return d;
+};
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
 
 /** Run mmdblookup; null when it is not installed. */
 function mmdblookup(file: string, ip: string): { status: number | null; out: string } | null {
