@@ -1,13 +1,14 @@
-// `npm run bench`: requests/s and latency of Mirrorlane's request path (nginx + njs → sidecar → PostgreSQL) beside
+// `npm run bench`: requests/s and latency of Mirrorlane's request path (nginx → sidecar → PostgreSQL) beside
 // nginx's own `return 302` on the same nginx, interleaved (baseline, subject, baseline, ...) and given as ratios,
 // for a warm redirect (file row cached), a cold redirect (every request queries PostgreSQL), the JSON answer and
 // the mirror list page; at each file-table size asked for. Also the sidecar's resident memory, the file table's
 // size per file, and where the CPU goes per request (nginx, sidecar, PostgreSQL, the rest).
 //
 //   npm run bench -- [--files 100000,1000000] [--duration 10] [--rounds 1] [--connections 64] [--threads 2]
-//                    [--workers 2] [--mirrors 50] [--hot 1000] [--no-fill] [--profile] [--no-floor] [--njs FILE] [--keep]
-//   (or BENCH_FILES, BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_THREADS, BENCH_WORKERS, BENCH_MIRRORS,
-//    BENCH_HOT, BENCH_FILL=0, BENCH_PROFILE=1, BENCH_FLOOR=0, BENCH_NJS=FILE)
+//                    [--workers 2] [--sidecars 2] [--mirrors 50] [--hot 1000] [--no-fill] [--profile] [--no-floor]
+//                    [--njs FILE] [--keep]
+//   (or BENCH_FILES, BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_THREADS, BENCH_WORKERS, BENCH_SIDECARS,
+//    BENCH_MIRRORS, BENCH_HOT, BENCH_FILL=0, BENCH_PROFILE=1, BENCH_FLOOR=0, BENCH_NJS=FILE)
 //
 // Everything runs on loopback in a temp folder that is removed at the end: a throw-away PostgreSQL, the GeoIP
 // fixtures, the sidecar as its own process (`mirrorlane serve`, so its memory can be read), a private nginx.
@@ -25,12 +26,13 @@ import { NGINX_BIN, parseListen, startNginx, type RunningNginx } from '../runtim
 import { freePort } from '../runtime/ports.ts';
 import { startTempCluster, type RunningPostgres } from '../runtime/postgres.ts';
 import type { SidecarProcess } from '../runtime/sidecar-process.ts';
+import { buildCli } from '../scripts/build-cli.ts';
 import { buildNjs } from '../scripts/build-njs.ts';
 import { GEO, GEO_FACTS, writeGeoIpFixtures } from '../test/helpers/geoip-fixture.ts';
 import { summariseProfile, type ProfileSummary } from './lib/cpuprofile.ts';
 import { fileTableSize, fillFiles, filePath, seedMirrors, type FillResult, type TableSize } from './lib/dataset.ts';
 import { cpuPerRequest, memoryOf, sampleCpu } from './lib/procstat.ts';
-import { startSidecar, stopSidecar, swapSidecar } from './lib/sidecar.ts';
+import { startSidecars, stopSidecars } from './lib/sidecar.ts';
 import { runWrk, WRK_BIN, type WrkLoad, type WrkResult } from './lib/wrk.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -53,6 +55,8 @@ interface Options {
   floor: boolean;
   /** Another built njs handler to measure instead of build/njs/mirrorlane.js (to try a change). */
   njs: string | null;
+  /** Sidecar processes (sidecar.processes): one Node process uses one core. */
+  sidecars: number;
 }
 
 function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
@@ -71,11 +75,14 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     keep: false,
     floor: env.BENCH_FLOOR !== '0',
     njs: env.BENCH_NJS ?? null,
+    // One per core, as an operator of a 2-core host would configure it.
+    sidecars: Number(env.BENCH_SIDECARS ?? 2),
   };
   const usage = () => {
     console.error(
       'usage: npm run bench -- [--files 100000,1000000] [--duration SECONDS] [--rounds N] [--connections 64] [--threads 2]\n' +
-        '                        [--workers 1|2|auto] [--mirrors 50] [--hot 1000] [--no-fill] [--profile] [--no-floor] [--njs FILE] [--keep]',
+        '                        [--workers 1|2|auto] [--sidecars 2] [--mirrors 50] [--hot 1000] [--no-fill] [--profile] [--no-floor]\n' +
+        '                        [--njs FILE] [--keep]',
     );
     process.exit(2);
   };
@@ -101,6 +108,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     else if (flag === '--keep') o.keep = true;
     else if (flag === '--no-floor') o.floor = false;
     else if (flag === '--njs') o.njs = path.resolve(value());
+    else if (flag === '--sidecars') o.sidecars = Number(value());
     else usage();
   }
   const positive = (n: number) => Number.isInteger(n) && n > 0;
@@ -113,6 +121,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     !positive(o.threads) ||
     o.connections < o.threads ||
     !(o.workers === 'auto' || positive(o.workers)) ||
+    !(positive(o.sidecars) && o.sidecars <= 64) ||
     !(positive(o.mirrors) && o.mirrors <= 1000) ||
     !positive(o.hot) ||
     (o.njs !== null && !fs.existsSync(o.njs))
@@ -233,6 +242,8 @@ function fallbackLines(errorLog: string): number {
   return n;
 }
 
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
 function postmasterPid(pg: RunningPostgres): number {
   return Number(fs.readFileSync(path.join(path.dirname(pg.logFile), 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
@@ -286,7 +297,7 @@ interface SizeResult {
 }
 
 /** What runs right now, so that an interrupted benchmark leaves nothing behind. */
-const live: { nginx: RunningNginx | null; sidecar: SidecarProcess | null } = { nginx: null, sidecar: null };
+const live: { nginx: RunningNginx | null; sidecars: SidecarProcess[] } = { nginx: null, sidecars: [] };
 
 interface Ctx {
   opts: Options;
@@ -320,7 +331,7 @@ async function benchSize(ctx: Ctx, files: number): Promise<SizeResult> {
   const { opts, dir, config } = ctx;
   const pool = createPool(ctx.pg.url, 2);
   const result: SizeResult = { files, fill: null!, table: null!, runs: [], neighbours: new Map(), memory: [], fallbacks: 0, profiles: [] };
-  let sidecar: SidecarProcess | null = null;
+  let sidecars: SidecarProcess[] = [];
   let nginx: RunningNginx | null = null;
   try {
     progress(`${int(files)} files: filling the file table (one INSERT ... SELECT FROM generate_series, then VACUUM ANALYZE)`);
@@ -336,25 +347,33 @@ async function benchSize(ctx: Ctx, files: number): Promise<SizeResult> {
     const coldFile = path.join(dir, `sidecar-cold.json`);
     writeConfigFile(config, warmFile);
     writeConfigFile({ ...config, sidecar: { ...config.sidecar, fileCacheSize: 0 } }, coldFile);
-    const socket = config.sidecar.socket;
-    const sidecarLog = path.join(dir, 'log', 'sidecar.log');
+    const sockets = sidecarSockets(config);
+    const logDir = path.join(dir, 'log');
+    const health = async (): Promise<Health> => {
+      const all = await Promise.all(sockets.map(sidecarHealth));
+      return { size: sum(all.map((h) => h.size)), hits: sum(all.map((h) => h.hits)), misses: sum(all.map((h) => h.misses)) };
+    };
+    const memory = () => {
+      const m = sidecars.map((p) => memoryOf(p.process.pid!));
+      return { rss: sum(m.map((x) => x.rss)), peak: sum(m.map((x) => x.peak)) };
+    };
 
-    sidecar = live.sidecar = await startSidecar(warmFile, socket, sidecarLog);
+    sidecars = live.sidecars = await startSidecars(warmFile, sockets, logDir);
     const prefix = path.join(dir, `nginx-${files}`);
     writeManagedNginxConfig(config, { prefix, listen: config.nginx.listen, workers: opts.workers, extraLocations: EXTRA_LOCATIONS }, opts.njs ?? NJS_FILE);
     nginx = live.nginx = await startNginx(prefix, config.nginx.listen.map(parseListen));
-    const groups = () => ({ nginx: nginx!.process.pid!, sidecar: sidecar!.process.pid!, postgres: postmasterPid(ctx.pg) });
+    const groups = () => ({ nginx: nginx!.process.pid!, sidecar: sidecars.map((p) => p.process.pid!), postgres: postmasterPid(ctx.pg) });
 
     await sanityCheck(ctx, files);
 
     const measure = async (scenario: Scenario, seconds = opts.seconds): Promise<Run> => {
       const subject = scenario !== 'baseline';
-      const h0 = subject ? await sidecarHealth(socket) : null;
+      const h0 = subject ? await health() : null;
       const f0 = fallbackLines(nginx!.errorLog);
       const c0 = sampleCpu(groups());
       const wrk = await runWrk(loadFor(ctx, scenario, files, seconds));
       const c1 = sampleCpu(groups());
-      const h1 = subject ? await sidecarHealth(socket) : null;
+      const h1 = subject ? await health() : null;
       const lookups = h0 && h1 ? h1.hits - h0.hits + (h1.misses - h0.misses) : 0;
       const run: Run = {
         scenario,
@@ -399,8 +418,8 @@ async function benchSize(ctx: Ctx, files: number): Promise<SizeResult> {
     await warmUp('json', 2);
     await warmUp('mirrorlist', 2);
     await interleave(opts.floor ? ['warm', 'json', 'mirrorlist', 'floor'] : ['warm', 'json', 'mirrorlist']);
-    const h = await sidecarHealth(socket);
-    result.memory.push({ label: 'sidecar with cache, after the warm runs', ...memoryOf(sidecar.process.pid!), cached: h.size });
+    const h = await health();
+    result.memory.push({ label: 'sidecar with cache, after the warm runs', ...memory(), cached: h.size });
 
     if (opts.fill) {
       // Fill the cache to its capacity with distinct rows to see what a full cache costs in memory. One wrk
@@ -413,24 +432,24 @@ async function benchSize(ctx: Ctx, files: number): Promise<SizeResult> {
       while (cached < capacity && first <= files && performance.now() < deadline) {
         const r = await runWrk({ ...loadFor(ctx, 'cold', files, 5), threads: 1, mode: 'seq', first, count: files - first + 1 });
         first += r.requests;
-        cached = (await sidecarHealth(socket)).size;
+        cached = (await health()).size;
       }
-      result.memory.push({ label: 'sidecar with cache, cache filled', ...memoryOf(sidecar.process.pid!), cached });
+      result.memory.push({ label: 'sidecar with cache, cache filled', ...memory(), cached });
     }
 
     // Phase 2: a sidecar without a file cache in place of the first one.
     progress('  switching to a sidecar without file cache (fileCacheSize 0): every request queries PostgreSQL');
     const t0 = performance.now();
-    const killed = await stopSidecar(sidecar);
+    const killed = await stopSidecars(sidecars);
     const t1 = performance.now();
-    sidecar = live.sidecar = await startSidecar(coldFile, socket, sidecarLog);
+    sidecars = live.sidecars = await startSidecars(coldFile, sockets, logDir);
     progress(
       `  stopped the first sidecar in ${int(t1 - t0)} ms${killed ? ' (!! it did not exit within 15 s of SIGTERM: killed)' : ''}, ` +
         `started the second in ${int(performance.now() - t1)} ms`,
     );
     await warmUp('cold', 3);
     await interleave(['cold']);
-    result.memory.push({ label: 'sidecar without cache, after the cold runs', ...memoryOf(sidecar.process.pid!), cached: (await sidecarHealth(socket)).size });
+    result.memory.push({ label: 'sidecar without cache, after the cold runs', ...memory(), cached: (await health()).size });
 
     if (opts.profile) {
       // CPU profiles, after and apart from the measured runs (profiling slows the sidecar down).
@@ -441,12 +460,13 @@ async function benchSize(ctx: Ctx, files: number): Promise<SizeResult> {
         const profDir = path.join(dir, `profile-${files}-${scenario}`);
         fs.mkdirSync(profDir, { recursive: true });
         progress(`  CPU profile of the sidecar (node --cpu-prof), ${label}, ${opts.seconds} s`);
-        sidecar = live.sidecar = await swapSidecar(sidecar, file, socket, sidecarLog, profDir);
+        await stopSidecars(sidecars);
+        sidecars = live.sidecars = await startSidecars(file, sockets, logDir, profDir);
         await warmUp(scenario, 3);
         await runWrk(loadFor(ctx, scenario, files, opts.seconds));
         // The profile is written when the process exits (not when it has to be killed).
-        if (await stopSidecar(sidecar, 60_000)) progress('  !! the profiled sidecar did not exit within 60 s of SIGTERM: killed');
-        sidecar = live.sidecar = null;
+        if (await stopSidecars(sidecars, 60_000)) progress('  !! a profiled sidecar did not exit within 60 s of SIGTERM: killed');
+        sidecars = live.sidecars = [];
         // tsx's loader thread writes a profile of its own: the main thread's is the biggest.
         const prof = fs
           .readdirSync(profDir)
@@ -461,8 +481,9 @@ async function benchSize(ctx: Ctx, files: number): Promise<SizeResult> {
     return result;
   } finally {
     await nginx?.stop();
-    await stopSidecar(sidecar);
-    live.nginx = live.sidecar = null;
+    await stopSidecars(sidecars);
+    live.nginx = null;
+    live.sidecars = [];
     await pool.end();
   }
 }
@@ -520,7 +541,7 @@ function report(opts: Options, results: SizeResult[], nginxVersion: string): voi
     `Mirrorlane request path vs nginx \`return 302\`, same nginx, interleaved; ${os.cpus().length} cores shared by wrk, nginx, the sidecar and PostgreSQL`,
   );
   console.log(
-    `${nginxVersion}, worker_processes ${opts.workers}, upstream keepalive ${Math.max(128, opts.connections)}; wrk -t${opts.threads} -c${opts.connections} -d${opts.seconds}s --latency; ` +
+    `${nginxVersion}, worker_processes ${opts.workers}, ${opts.sidecars} sidecar process(es), upstream keepalive ${Math.max(128, opts.connections)}; wrk -t${opts.threads} -c${opts.connections} -d${opts.seconds}s --latency; ` +
       `${opts.rounds} round(s); Node ${process.version}; ${opts.mirrors} mirrors; hot set ${int(opts.hot)} files`,
   );
   if (opts.njs) console.log(`njs handler measured: ${opts.njs}`);
@@ -560,7 +581,7 @@ function report(opts: Options, results: SizeResult[], nginxVersion: string): voi
       console.log(`nginx error log: ${int(r.fallbacks)} njs fallbacks (sidecar slow or unavailable), ${int(measured)} of them during measured runs`);
     }
     for (const p of r.profiles) {
-      console.log(`CPU profile of the sidecar, ${p.label} (${int(p.summary.busyMs)} ms sampled, idle excluded):`);
+      console.log(`CPU profile of ${opts.sidecars > 1 ? 'the first sidecar' : 'the sidecar'}, ${p.label} (${int(p.summary.busyMs)} ms sampled, idle excluded):`);
       console.log(`  by area:      ${p.summary.byArea.slice(0, 8).map(([l, s]) => `${l} ${pct(s)}`).join('; ')}`);
       console.log(`  self time:    ${p.summary.selfByFunction.slice(0, 10).map(([l, s]) => `${l} ${pct(s)}`).join('; ')}`);
       console.log(`  inclusive:    ${p.summary.inclusiveOwn.slice(0, 10).map(([l, s]) => `${l} ${pct(s)}`).join('; ')}`);
@@ -585,7 +606,7 @@ async function main(): Promise<void> {
   let pg: RunningPostgres | null = null;
   const cleanup = async () => {
     await live.nginx?.stop();
-    await stopSidecar(live.sidecar);
+    await stopSidecars(live.sidecars);
     await pg?.stop();
     pg = null;
     if (opts.keep) console.error(`kept ${dir}`);
@@ -602,6 +623,7 @@ async function main(): Promise<void> {
   try {
     progress(`files ${opts.files.map(int).join(', ')}; ${opts.seconds} s per run; ${opts.rounds} round(s); temp folder ${dir}`);
     await buildNjs();
+    await buildCli();
     pg = await startTempCluster();
     const pool = createPool(pg.url, 2);
     await migrate(pool);
@@ -618,6 +640,7 @@ async function main(): Promise<void> {
     config.nginx.workerProcesses = opts.workers;
     // At least as many idle upstream connections per worker as connections from wrk (see DESIGN.md).
     config.nginx.keepalive = Math.max(config.nginx.keepalive, opts.connections);
+    config.sidecar.processes = opts.sidecars;
     config.demo = false;
     const ctx: Ctx = { opts, dir, pg, config, url: `http://127.0.0.1:${port}`, clients: fixtureClients() };
 

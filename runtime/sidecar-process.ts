@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { freshCliBundle } from '../bin/cli-bundle.js';
 import { PROJECT_ROOT } from '../core/config.ts';
 import { sidecarPidFile } from '../sidecar/server.ts';
 
@@ -11,6 +12,12 @@ export interface SidecarProcess {
   logFile: string;
   /** Resolves when the process has exited. */
   exited: Promise<void>;
+}
+
+/** How to run the CLI with node: the bundle while it is up to date (no tsx per request), else through tsx. */
+export function cliEntry(): string[] {
+  const bundle = freshCliBundle();
+  return bundle ? [bundle] : ['--import', 'tsx', path.join(PROJECT_ROOT, 'cli', 'main.ts')];
 }
 
 /** Resolves once something accepts connections on the unix socket. */
@@ -56,7 +63,7 @@ export function waitForPidFile(socket: string, pid: number, timeoutMs = 15_000):
 export async function spawnSidecar(configFile: string, socket: string, logFile: string, extraArgs: string[] = []): Promise<SidecarProcess> {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'cli', 'main.ts'), 'serve', '--config', configFile, ...extraArgs], {
+  const child = spawn(process.execPath, [...cliEntry(), 'serve', '--config', configFile, ...extraArgs], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', out, out],
   });

@@ -13,6 +13,7 @@ import { freePort, portInUse } from '../runtime/ports.ts';
 import { startEmbedded, type RunningPostgres } from '../runtime/postgres.ts';
 import { startRedirector } from '../runtime/redirector.ts';
 import { buildAsnMmdb } from './build-asn-mmdb.ts';
+import { buildCli } from './build-cli.ts';
 import { buildNjs } from './build-njs.ts';
 
 const say = (m: string) => console.log(`mirrorlane: ${m}`);
@@ -51,6 +52,7 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(config.varDir, 'run', 'mirrorlane.pid'), String(process.pid));
 
   await buildNjs();
+  await buildCli();
   let embedded: RunningPostgres | null = null;
   let url = config.databaseUrl;
   if (!url) {

@@ -64,9 +64,10 @@ export interface CpuSample {
   groups: Record<string, number>;
 }
 
-export function sampleCpu(groups: Record<string, number>): CpuSample {
+/** CPU seconds so far of each named group: a process tree, or several summed. */
+export function sampleCpu(groups: Record<string, number | number[]>): CpuSample {
   const out: Record<string, number> = {};
-  for (const [name, pid] of Object.entries(groups)) out[name] = treeCpuSeconds(pid);
+  for (const [name, pids] of Object.entries(groups)) out[name] = (Array.isArray(pids) ? pids : [pids]).reduce((sum, pid) => sum + treeCpuSeconds(pid), 0);
   return { at: performance.now(), machine: machineBusySeconds(), groups: out };
 }
 

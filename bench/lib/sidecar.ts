@@ -4,15 +4,19 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../core/config.ts';
-import { spawnSidecar, waitForPidFile, waitForSocket, type SidecarProcess } from '../../runtime/sidecar-process.ts';
+import { cliEntry, spawnSidecar, waitForPidFile, waitForSocket, type SidecarProcess } from '../../runtime/sidecar-process.ts';
 
-/** `mirrorlane serve --config FILE`; with `cpuProfileDir` under `node --cpu-prof`, written there when it exits. */
-export async function startSidecar(configFile: string, socket: string, logFile: string, cpuProfileDir?: string): Promise<SidecarProcess> {
-  if (!cpuProfileDir) return spawnSidecar(configFile, socket, logFile);
+/**
+ * `mirrorlane serve --config FILE --instance N`; with `cpuProfileDir` under `node --cpu-prof`, written there when
+ * it exits.
+ */
+export async function startSidecar(configFile: string, socket: string, logFile: string, instance = 1, cpuProfileDir?: string): Promise<SidecarProcess> {
+  const extra = ['--instance', String(instance)];
+  if (!cpuProfileDir) return spawnSidecar(configFile, socket, logFile, extra);
   const out = fs.openSync(logFile, 'a');
   const child = spawn(
     process.execPath,
-    ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir, '--import', 'tsx', path.join(PROJECT_ROOT, 'cli', 'main.ts'), 'serve', '--config', configFile],
+    ['--cpu-prof', '--cpu-prof-dir', cpuProfileDir, ...cliEntry(), 'serve', '--config', configFile, ...extra],
     { cwd: PROJECT_ROOT, stdio: ['ignore', out, out] },
   );
   fs.closeSync(out);
@@ -43,18 +47,18 @@ export async function stopSidecar(p: SidecarProcess | null, graceMs = 15_000): P
   return killed;
 }
 
-/**
- * Stop one sidecar, then start the next on the same socket. Not `serve --replace`: when the replaced process
- * exits, Node closes its listening handle and libuv unlinks the socket path, which by then is the new
- * sidecar's (measured here; see the Performance section of README.md).
- */
-export async function swapSidecar(
-  current: SidecarProcess | null,
-  configFile: string,
-  socket: string,
-  logFile: string,
-  cpuProfileDir?: string,
-): Promise<SidecarProcess> {
-  await stopSidecar(current);
-  return startSidecar(configFile, socket, logFile, cpuProfileDir);
+/** All the sidecars of a config (sidecar.processes), each logging to its own file in logDir; profiles of the first only. */
+export async function startSidecars(configFile: string, sockets: string[], logDir: string, cpuProfileDir?: string): Promise<SidecarProcess[]> {
+  const procs: SidecarProcess[] = [];
+  for (let i = 0; i < sockets.length; i++) {
+    const log = path.join(logDir, i === 0 ? 'sidecar.log' : `sidecar-${i + 1}.log`);
+    procs.push(await startSidecar(configFile, sockets[i], log, i + 1, i === 0 ? cpuProfileDir : undefined));
+  }
+  return procs;
+}
+
+/** stopSidecar for each; true when one had to be killed. */
+export async function stopSidecars(procs: SidecarProcess[], graceMs = 15_000): Promise<boolean> {
+  const killed = await Promise.all(procs.map((p) => stopSidecar(p, graceMs)));
+  return killed.some(Boolean);
 }

@@ -14,6 +14,7 @@ import { DEMO_MIRRORS, seedDemo, writeDemoTree } from '../../runtime/demo.ts';
 import { freePort } from '../../runtime/ports.ts';
 import { startTempCluster, type RunningPostgres } from '../../runtime/postgres.ts';
 import { startRedirector, type RunningRedirector } from '../../runtime/redirector.ts';
+import { buildCli } from '../../scripts/build-cli.ts';
 import { buildNjs } from '../../scripts/build-njs.ts';
 import { writeGeoIpFixtures } from './geoip-fixture.ts';
 
@@ -79,6 +80,8 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
 
   const sidecarLog: string[] = [];
   await buildNjs();
+  // A sidecar process runs the bundle, as `mirrorlane serve` does after npm start / npm test built it.
+  if (opts.sidecarProcess) await buildCli();
   const geo = await openGeoIp(config.geoip);
   const mirrorServers = DEMO_MIRRORS.map((m) => ({ listen: `${m.host}:${mirrorPort}`, root: tree.mirrorRoots.get(m.identifier)! }));
   const redirector = await startRedirector(config, {
