@@ -632,7 +632,8 @@ async function main(): Promise<void> {
     const geo = writeGeoIpFixtures(path.join(dir, 'geoip'));
     const port = await freePort();
     const config = defaultConfig(dir);
-    config.databaseUrl = pg.url;
+    // The sidecars reach PostgreSQL over its unix socket, as on a host where both run (Debian: /run/postgresql).
+    config.databaseUrl = pg.socketUrl ?? pg.url;
     config.origin.root = path.join(dir, 'origin');
     fs.mkdirSync(config.origin.root, { recursive: true, mode: 0o755 });
     config.geoip = { city: [geo.city], asn: geo.asn };

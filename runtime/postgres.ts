@@ -9,6 +9,8 @@ import { freePort } from './ports.ts';
 
 export interface RunningPostgres {
   url: string;
+  /** The same server over its unix socket, when it has one (cheaper per query than TCP on the same host). */
+  socketUrl?: string;
   logFile: string;
   stop(): Promise<void>;
 }
@@ -51,6 +53,7 @@ export async function startTempCluster(): Promise<RunningPostgres> {
   execFileSync(ctlCmd, ctlArgs, { stdio: 'pipe' });
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    socketUrl: `postgres://postgres@/postgres?host=${encodeURIComponent(dir)}&port=${port}`,
     logFile,
     async stop() {
       const [c, a] = asPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
