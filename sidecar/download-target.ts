@@ -4,6 +4,9 @@
 // header as Latin-1, so raw bytes above 0x7f arrive as one character each. The sidecar decodes and normalises the
 // path the way nginx does (dot segments resolved, slashes merged), so that what is looked up is what nginx serves.
 
+/** Printable ASCII without "%" (nothing to decode) and without "?" (the query was split off already). */
+const PLAIN = /^[\x21-\x24\x26-\x3e\x40-\x7e]*$/;
+
 export type DownloadTarget = { path: string; query: string } | { problem: string };
 
 /**
@@ -15,6 +18,11 @@ export function downloadTarget(requestUrl: string, urlPrefix: string): DownloadT
   const raw = q < 0 ? requestUrl : requestUrl.slice(0, q);
   const query = q < 0 ? '' : requestUrl.slice(q + 1);
   if (raw[0] !== '/') return { problem: 'path must start with "/"' };
+  const prefix = urlPrefix.endsWith('/') ? urlPrefix : urlPrefix + '/';
+  // Most targets are plain: nothing to decode, no empty or dot segment. Those skip the general path below.
+  if (PLAIN.test(raw) && !raw.includes('//') && !raw.includes('/.')) {
+    return raw.startsWith(prefix) ? { path: '/' + raw.slice(prefix.length), query } : { problem: 'path outside the published tree' };
+  }
   let decoded: string;
   try {
     // Raw bytes (a client that sent UTF-8 unencoded) become escapes first, so that they decode as UTF-8.
@@ -36,7 +44,6 @@ export function downloadTarget(requestUrl: string, urlPrefix: string): DownloadT
     }
   }
   const normal = '/' + segments.join('/') + (decoded.endsWith('/') && segments.length > 0 ? '/' : '');
-  const prefix = urlPrefix.endsWith('/') ? urlPrefix : urlPrefix + '/';
   if (!normal.startsWith(prefix)) return { problem: 'path outside the published tree' };
   return { path: '/' + normal.slice(prefix.length), query };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { downloadTarget } from '../../sidecar/download-target.ts';
 import { httpAnswer } from '../../sidecar/http-answer.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 
 describe('downloadTarget: the request target nginx forwards, decoded and normalised as nginx does', () => {
   test('plain, encoded, raw UTF-8 (as Node reads a header: Latin-1) and the query as sent', () => {
@@ -29,6 +30,20 @@ describe('downloadTarget: the request target nginx forwards, decoded and normali
     // Control characters pass here; decide() refuses them with the other origin path rules.
     assert.deepEqual(downloadTarget('/pub/a%0d%0ab', '/pub/'), { path: '/a\r\nb', query: '' });
   });
+});
+
+test('the plain-target shortcut answers what the general path answers', () => {
+  const rnd = mulberry32(11);
+  const alphabet = 'ab./-_~:@!$&()*+,;=é%20';
+  for (let i = 0; i < 3000; i++) {
+    let t = '/';
+    const n = Math.floor(rnd() * 20);
+    for (let j = 0; j < n; j++) t += alphabet[Math.floor(rnd() * alphabet.length)];
+    const prefix = rnd() < 0.5 ? '/' : '/a/';
+    // Escaping one "/" as %2F sends the same target through the general path (decode, segments).
+    const general = t.replace(/\//g, (m, at: number) => (at === 0 ? m : '%2F'));
+    assert.deepEqual(downloadTarget(t, prefix), downloadTarget(general, prefix), `${JSON.stringify(t)} under ${prefix}`);
+  }
 });
 
 describe('httpAnswer: a decision as the answer nginx relays', () => {
