@@ -18,6 +18,8 @@ import { parseTraceTimestamp } from './trace.ts';
 
 /** Probe files are drawn at random among this many of the smallest files a mirror holds. */
 export const CANDIDATES_PER_MIRROR = 5;
+/** How many of the table's smallest files the one-pass candidate query considers for all mirrors at once. */
+const SMALLEST_FILES = 20_000;
 /** The watch loop re-reads the candidates this often: finding the smallest files scans the file table. */
 export const CANDIDATE_TTL_MS = 10 * 60_000;
 export const DEFAULT_CONCURRENCY = 16;
@@ -102,7 +104,11 @@ export async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) 
 export class CandidateCache {
   private byMirror = new Map<number, { at: number; files: ProbeTarget[] }>();
 
-  constructor(private readonly ttlMs = 0) {}
+  /** `smallest`: how many of the table's smallest files the one-pass query considers (tests make it small). */
+  constructor(
+    private readonly ttlMs = 0,
+    private readonly smallest = SMALLEST_FILES,
+  ) {}
 
   async get(db: pg.Pool, mirrorIds: number[], nowMs = Date.now()): Promise<Map<number, ProbeTarget[]>> {
     const stale = mirrorIds.filter((id) => {
@@ -110,15 +116,34 @@ export class CandidateCache {
       return !c || nowMs - c.at >= this.ttlMs;
     });
     if (stale.length) {
-      const { rows } = await db.query({
-        name: 'probe_candidates',
-        text: `SELECT m.id AS mirror_id, c.path, c.size
-               FROM unnest($1::smallint[]) AS m(id)
-               CROSS JOIN LATERAL (SELECT path, size FROM file WHERE mirrors @> ARRAY[m.id] ORDER BY size, path LIMIT $2) AS c`,
-        values: [stale, CANDIDATES_PER_MIRROR],
-      });
       for (const id of stale) this.byMirror.set(id, { at: nowMs, files: [] });
-      for (const r of rows) this.byMirror.get(Number(r.mirror_id))!.files.push({ path: r.path, size: Number(r.size) });
+      const add = (rows: { mirror_id: number; path: string; size: number }[]) => {
+        for (const r of rows) this.byMirror.get(Number(r.mirror_id))!.files.push({ path: r.path, size: Number(r.size) });
+      };
+      // One pass over the table for all mirrors: their smallest files are among the table's smallest ones. A
+      // query per mirror (below) scanned the whole table each time: 19 s for 50 mirrors on 1 000 000 files.
+      const { rows } = await db.query({
+        name: 'probe_candidates_smallest',
+        text: `WITH small AS (SELECT path, size, mirrors FROM file ORDER BY size, path LIMIT $3),
+                    ranked AS (SELECT m AS mirror_id, path, size, row_number() OVER (PARTITION BY m ORDER BY size, path) AS rn
+                               FROM small, unnest(mirrors) AS m WHERE m = ANY($1::smallint[]))
+               SELECT mirror_id, path, size FROM ranked WHERE rn <= $2 ORDER BY mirror_id, rn`,
+        values: [stale, CANDIDATES_PER_MIRROR, this.smallest],
+      });
+      add(rows);
+      // A mirror with too few of those (one that carries only big files) is looked up on its own.
+      const short = stale.filter((id) => this.byMirror.get(id)!.files.length < CANDIDATES_PER_MIRROR);
+      if (short.length) {
+        for (const id of short) this.byMirror.get(id)!.files = [];
+        const r = await db.query({
+          name: 'probe_candidates',
+          text: `SELECT m.id AS mirror_id, c.path, c.size
+                 FROM unnest($1::smallint[]) AS m(id)
+                 CROSS JOIN LATERAL (SELECT path, size FROM file WHERE mirrors @> ARRAY[m.id] ORDER BY size, path LIMIT $2) AS c`,
+          values: [short, CANDIDATES_PER_MIRROR],
+        });
+        add(r.rows);
+      }
     }
     return new Map(mirrorIds.map((id) => [id, this.byMirror.get(id)?.files ?? []]));
   }
