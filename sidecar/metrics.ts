@@ -11,9 +11,9 @@ export interface MetricsSources {
   stats: { flushes: number; failedFlushes: number; droppedFileCounts: number; pendingRows: number; lastFlushAt: number | null };
 }
 
-// Decisions take tens of microseconds warm and up to the database's latency cold.
 /** Latencies kept between scrapes before they are folded into the histogram anyway. */
 const MAX_PENDING = 10_000;
+// Decisions take tens of microseconds warm and up to the database's latency cold.
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
 /** A counter whose value is kept elsewhere: set to `read()` at each scrape. */
@@ -29,12 +29,23 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
   });
 }
 
+/** The same with one label: a series per [label value, count] that `read()` gives at each scrape. */
+function mirroredLabelledCounter(registry: Registry, name: string, help: string, label: string, read: () => Iterable<[string, number]>): void {
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [value, n] of read()) this.inc({ [label]: value }, n);
+    },
+  });
+}
+
 export class SidecarMetrics {
   readonly registry = new Registry();
-  private readonly decisions: Counter<'kind'>;
   private readonly latency: Histogram<'kind'>;
-  private readonly redirects: Counter<'mirror'>;
-  private readonly redirectBytes: Counter<'mirror'>;
   private readonly local: Counter;
   private readonly localBytes: Counter;
   // prom-client hashes the labels of every inc() and observe(); per request that was a tenth of the sidecar's
@@ -47,21 +58,15 @@ export class SidecarMetrics {
   constructor(src: MetricsSources, opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    // Counted per request in plain maps and arrays (cheap), handed to prom-client when scraped (see below).
+    // Counted per request in plain maps and arrays (cheap), handed to prom-client when scraped.
     const drain = () => this.drainLatencies();
-    const decisionCounts = this.decisionCounts;
-    const perMirror = this.perMirror;
-    this.decisions = new Counter({
-      name: 'mirrorlane_decisions_total',
-      help: 'Answers of the sidecar by kind: redirect, local, notfound, dir, body, error (decide failed), mirrorstats',
-      labelNames: ['kind'],
-      registers,
-      collect() {
-        drain();
-        this.reset();
-        for (const [kind, n] of decisionCounts) this.inc({ kind }, n);
-      },
-    });
+    mirroredLabelledCounter(
+      this.registry,
+      'mirrorlane_decisions_total',
+      'Answers of the sidecar by kind: redirect, local, notfound, dir, body, error (decide failed), mirrorstats',
+      'kind',
+      () => this.decisionCounts,
+    );
     this.latency = new Histogram({
       name: 'mirrorlane_decision_duration_seconds',
       help: 'Time from the request reaching the sidecar to its decision, by kind',
@@ -72,26 +77,12 @@ export class SidecarMetrics {
         drain();
       },
     });
-    this.redirects = new Counter({
-      name: 'mirrorlane_redirects_total',
-      help: 'Redirects per mirror',
-      labelNames: ['mirror'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [mirror, c] of perMirror) this.inc({ mirror }, c.requests);
-      },
-    });
-    this.redirectBytes = new Counter({
-      name: 'mirrorlane_redirect_bytes_total',
-      help: 'Bytes sent to mirrors by redirects (the file sizes), per mirror',
-      labelNames: ['mirror'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [mirror, c] of perMirror) this.inc({ mirror }, c.bytes);
-      },
-    });
+    mirroredLabelledCounter(this.registry, 'mirrorlane_redirects_total', 'Redirects per mirror', 'mirror', () =>
+      [...this.perMirror].map(([m, c]): [string, number] => [m, c.requests]),
+    );
+    mirroredLabelledCounter(this.registry, 'mirrorlane_redirect_bytes_total', 'Bytes sent to mirrors by redirects (the file sizes), per mirror', 'mirror', () =>
+      [...this.perMirror].map(([m, c]): [string, number] => [m, c.bytes]),
+    );
     this.local = new Counter({ name: 'mirrorlane_local_deliveries_total', help: 'Downloads the origin served itself', registers });
     this.localBytes = new Counter({ name: 'mirrorlane_local_delivery_bytes_total', help: 'Bytes of the downloads the origin served itself (when the file row was known)', registers });
 

@@ -301,15 +301,15 @@ export class SidecarStats {
    */
   track(d: Decision | null, row: FileRow | null, startedAt: number, download = true): void {
     this.metrics.decision(d ? d.t : 'error', (performance.now() - startedAt) / 1000);
-    if (!download) return;
-    // A failed decision is answered with local delivery.
-    const dl = downloadOf(d ?? { t: 'local', why: 'sidecar error' }, row, (id) => this.deps.mirrors.get(id)?.identifier);
+    // A failed decision is answered by nginx's fallback (a fallback mirror or the origin): which, we do not know.
+    if (!download || d === null) return;
+    const dl = downloadOf(d, row, (id) => this.deps.mirrors.get(id)?.identifier);
     if (!dl) return;
     this.counts.record(dl.mirrorId, dl.fileId, dl.bytes);
     this.metrics.download(dl.mirror, dl.bytes);
   }
 
-  /** The ?mirrorstats page as a decision for njs. Never rejects: without the database it shows what it has. */
+  /** The ?mirrorstats page as a decision. Never rejects: without the database it shows what it has. */
   async page(): Promise<Decision> {
     this.metrics.decision('mirrorstats', null);
     const now = (this.deps.now ?? Date.now)();

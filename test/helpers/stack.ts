@@ -81,7 +81,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
   const sidecarLog: string[] = [];
   await buildNjs();
   // A sidecar process runs the bundle, as `mirrorlane serve` does after npm start / npm test built it.
-  if (opts.sidecarProcess) await buildCli();
+  if (opts.sidecarProcess || config.sidecar.processes > 1) await buildCli();
   const geo = await openGeoIp(config.geoip);
   const mirrorServers = DEMO_MIRRORS.map((m) => ({ listen: `${m.host}:${mirrorPort}`, root: tree.mirrorRoots.get(m.identifier)! }));
   const redirector = await startRedirector(config, {
@@ -108,7 +108,7 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
       return [
         '--- nginx error.log', tail(redirector.nginx.errorLog),
         '--- nginx access.log', tail(redirector.nginx.accessLog, 20),
-        '--- sidecar', opts.sidecarProcess ? tail(path.join(dir, 'log', 'sidecar.log')) : sidecarLog.slice(-40).join('\n'),
+        '--- sidecar', opts.sidecarProcess || config.sidecar.processes > 1 ? tail(path.join(dir, 'log', 'sidecar.log')) : sidecarLog.slice(-40).join('\n'),
         '--- postgres', tail(pgc.logFile, 20),
       ].join('\n');
     },

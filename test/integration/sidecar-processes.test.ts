@@ -27,9 +27,22 @@ function decisions(socket: string): Promise<number> {
   });
 }
 
+/** 8 connections downloading one file until stopped, fallback answers marked. */
+function steadyLoad() {
+  return startLoad({
+    urls: [stack.base + TGZ],
+    headers: () => ({ 'X-Forwarded-For': '198.51.100.10' }),
+    concurrency: 8,
+    maxRequests: 20_000,
+    maxMs: 20_000,
+    markHeader: 'X-Mirrorlane-Fallback',
+  });
+}
+
 describe('sidecar.processes: 2', () => {
   before(async () => {
-    stack = await startStack({ sidecarProcess: true, configure: (c) => void (c.sidecar.processes = 2) });
+    // As `npm start` runs it: no config file handed over, the redirector writes one for its sidecar processes.
+    stack = await startStack({ configure: (c) => void (c.sidecar.processes = 2) });
   });
   after(async () => {
     await stack?.stop();
@@ -39,6 +52,8 @@ describe('sidecar.processes: 2', () => {
     const sockets = sidecarSockets(stack.config);
     assert.deepEqual(sockets.map((s) => s.replace(stack.dir, '')), ['/run/sidecar.sock', '/run/sidecar-2.sock']);
     assert.equal(stack.redirector.sidecarProcesses.length, 2);
+    // The config they run with, written by the redirector; it may hold the database URL.
+    assert.equal(fs.statSync(`${stack.config.varDir}/run/sidecar-config.json`).mode & 0o777, 0o600);
     for (const s of sockets) assert.ok(fs.statSync(s).isSocket(), s);
     const conf = fs.readFileSync(`${stack.redirector.nginx.prefix}/conf/mirrorlane-http.conf`, 'utf8');
     for (const s of sockets) assert.ok(conf.includes(`server unix:${s};`), `upstream lists ${s}`);
@@ -49,14 +64,7 @@ describe('sidecar.processes: 2', () => {
   }));
 
   test('one sidecar killed under load and restarted: no failed request, no fallback', withLogs(S, async () => {
-    const load = startLoad({
-      urls: [stack.base + TGZ],
-      headers: () => ({ 'X-Forwarded-For': '198.51.100.10' }),
-      concurrency: 8,
-      maxRequests: 20_000,
-      maxMs: 20_000,
-      markHeader: 'X-Mirrorlane-Fallback',
-    });
+    const load = steadyLoad();
     await sleep(300);
     const second = stack.redirector.sidecarProcesses[1];
     second.process.kill('SIGKILL');
@@ -72,6 +80,24 @@ describe('sidecar.processes: 2', () => {
     // The restarted one serves its socket again (nginx itself retries it after fail_timeout, 10 s).
     await assert.doesNotReject(decisions(sidecarSockets(stack.config)[1]), 'the restarted sidecar answers on its socket');
     assert.notEqual(stack.redirector.sidecarProcesses[1].process.pid, second.process.pid);
+  }));
+
+  test('one sidecar stopped with SIGTERM under load: it drains and exits in seconds, nothing fails', withLogs(S, async () => {
+    const load = steadyLoad();
+    await sleep(500);
+    const second = stack.redirector.sidecarProcesses[1];
+    const t0 = performance.now();
+    second.process.kill('SIGTERM');
+    // nginx keeps idle upstream connections for 60 s: a sidecar that waited for them would still be here.
+    const exited = await Promise.race([second.exited.then(() => true), sleep(10_000).then(() => false)]);
+    const tookMs = performance.now() - t0;
+    const r = await load.stop();
+    assert.ok(exited, 'the sidecar had not exited 10 s after SIGTERM');
+    assert.deepEqual(Object.keys(r.byStatus), ['302'], `answers: ${JSON.stringify(r.byStatus)}`);
+    assert.deepEqual(r.errors.slice(0, 5), []);
+    assert.deepEqual(r.marked, {}, 'nginx used the other sidecar, not the fallback');
+    assert.equal(fs.existsSync(sidecarSockets(stack.config)[1]), false, `its socket is removed (exited after ${Math.round(tookMs)} ms)`);
+    await stack.redirector.restartSidecar(false, 2);
   }));
 
   test('serve --instance beyond sidecar.processes is refused with the range', withLogs(S, async () => {

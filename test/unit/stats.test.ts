@@ -318,12 +318,14 @@ describe('SidecarStats: counting decisions and the page, with a fake pool and mi
     });
     // The row comes from decide()'s trace (see decide.test.ts).
     stats.track(redirect('two'), row, performance.now());
-    stats.track(null, row, performance.now()); // decide failed: the origin delivers
+    // decide failed: nginx's fallback answers (a fallback mirror or the origin), so no download is counted.
+    stats.track(null, row, performance.now());
     await stats.close();
     assert.equal(batches.length, 1);
     const [, mirrorIds, requests, bytes, , fileIds, fileRequests] = batches[0] as number[][];
-    assert.deepEqual([...mirrorIds].sort(), [0, 2]);
-    assert.deepEqual([requests, bytes], [[1, 1], [1000, 1000]]);
-    assert.deepEqual([fileIds, fileRequests], [[9], [2]]);
+    assert.deepEqual([...mirrorIds], [2]);
+    assert.deepEqual([requests, bytes], [[1], [1000]]);
+    assert.deepEqual([fileIds, fileRequests], [[9], [1]]);
+    assert.match(await stats.metrics.render().then((m) => m.body), /^mirrorlane_decisions_total\{kind="error"\} 1$/m);
   });
 });
