@@ -181,6 +181,21 @@ describe('nothing outside the origin root is served or listed (issue 11)', () =>
     for (const p of ESCAPES) assert.equal((await ask(p)).status, 404, p);
   }));
 
+  test('a file swapped for an escaping link right after it was served: nginx refuses what the sidecar allowed', withLogs(S, async () => {
+    const file = path.join(stack.config.origin.root, 'pub', 'swap.txt');
+    fs.writeFileSync(file, INSIDE_BODY, { mode: 0o644 });
+    const first = await ask('/pub/swap.txt');
+    assert.equal(first.status, 200);
+    assert.equal(first.body.toString('utf8'), INSIDE_BODY);
+    fs.rmSync(file);
+    fs.symlinkSync('../../secret.txt', file);
+    // The sidecar may still believe its cached answer (a file, here): nginx, following no link, refuses (403);
+    // once that is stale, the sidecar refuses itself (404). Never the secret.
+    const second = await ask('/pub/swap.txt');
+    assert.deepEqual(leaks(second), []);
+    assert.ok([403, 404].includes(second.status), `status ${second.status}`);
+  }));
+
   test('sidecar up: directory listings of an escaping directory, and the apt list', withLogs(S, async () => {
     assert.deepEqual(await check(LISTINGS, () => false), []);
     const apt = await ask('/debian.list');
