@@ -30,7 +30,11 @@ const ESCAPES = [
   '/pub/via-dir.bin', // link through the escaping directory link
   '/pub/outdir/secret2.txt', // a file below a directory link that leaves the root
   '/pub/stale.bin', // a row in the file table, the path since replaced by an escaping link
+  '/pub/self.bin', // a row held by the mirror this host is (self-serving mode): served here, were it allowed
+  '/pub/rule.excluded', // a row a delivery rule (excludePaths) keeps on the origin
 ];
+/** The escaping paths that have a file row (see before()). */
+const ROWS = ['/pub/stale.bin', '/pub/self.bin', '/pub/rule.excluded'];
 
 /** Every answer kind of one path. */
 function kinds(p: string): string[] {
@@ -106,10 +110,10 @@ async function check(targets: string[], allow200: (t: string) => boolean): Promi
 
 /**
  * ?mirrorstats is the statistics page whatever the path: 200 is fine there, a file's bytes are not. So are the
- * descriptions (JSON, Metalink, mirror list) of the stale row: they show what the file table holds, never the
+ * descriptions (JSON, Metalink, mirror list) of the rows: they show what the file table holds, never the
  * bytes the path now leads to, and name no source that would serve them.
  */
-const described = (t: string) => t.includes('mirrorstats') || (t.startsWith('/pub/stale.bin') && t !== '/pub/stale.bin' && !/sha256|md5/.test(t));
+const described = (t: string) => t.includes('mirrorstats') || ROWS.some((p) => t.startsWith(p) && t !== p && !/sha256|md5/.test(t));
 
 function plant(): void {
   const root = stack.config.origin.root;
@@ -128,7 +132,7 @@ function plant(): void {
   fs.symlinkSync('../../secret.txt', path.join(pub, 'chain-c'));
   fs.symlinkSync(outside, path.join(pub, 'outdir'));
   fs.symlinkSync('outdir/secret2.txt', path.join(pub, 'via-dir.bin'));
-  fs.symlinkSync('../../secret.txt', path.join(pub, 'stale.bin'));
+  for (const p of ROWS) fs.symlinkSync('../../secret.txt', path.join(root, p));
 
   fs.mkdirSync(path.join(pub, 'real'), { mode: 0o755 });
   fs.writeFileSync(path.join(pub, 'real', 'target.txt'), INSIDE_BODY, { mode: 0o644 });
@@ -148,12 +152,18 @@ describe('nothing outside the origin root is served or listed (issue 11)', () =>
       sidecarProcess: true,
       configure: (c) => {
         c.formats.aptLists = { '/debian.list': '/debian/' };
+        // This host is demo-de: what the selection gives it is served here (the DE client's downloads).
+        c.selfMirror = 'demo-de';
+        c.delivery.excludePaths = ['*.excluded'];
       },
     });
     plant();
     const de = await mirrorByIdentifier(stack.pool, 'demo-de');
     // A row from before the file was swapped for a link, no mirror holding it: the origin would deliver it.
     await upsertFile(stack.pool, { path: '/pub/stale.bin', size: SECRET.length + 1, mtime: 1_700_000_000, sha256: null }, []);
+    // Big enough not to be served locally for its size: self-serving and the delivery rule make them local.
+    await upsertFile(stack.pool, { path: '/pub/self.bin', size: 100_000, mtime: 1_700_000_000, sha256: null }, [de!.id]);
+    await upsertFile(stack.pool, { path: '/pub/rule.excluded', size: 100_000, mtime: 1_700_000_000, sha256: null }, [de!.id]);
     // A mirror holding a Release file of the suite that only the outside directory has.
     await upsertFile(stack.pool, { path: '/debian/dists/only-outside/Release', size: SECRET2.length + 1, mtime: 1_700_000_000, sha256: null }, [de!.id]);
   });
