@@ -4,6 +4,8 @@
 // Written in the subset njs 0.7.9 runs (see DESIGN.md, Conventions); eslint enforces it. Module state does not
 // survive between requests, so nothing is cached here.
 
+import originRule from './origin-rule';
+
 const MAX_PATH_BYTES = 1024;
 const ORIGIN_LOCATION = '/_mirrorlane/origin';
 
@@ -35,8 +37,17 @@ function safeUrl(url: string | undefined): boolean {
   return !/[\x00-\x20\x7f]/.test(url);
 }
 
+/** Serve from the origin only what the origin rule allows (njs/origin-rule.ts); the rest is not there. */
 function deliverLocally(r: NginxHTTPRequest, relPath: string): void {
-  r.internalRedirect(ORIGIN_LOCATION + relPath);
+  const target = originRule.resolve(r.variables.mirrorlane_root || '', relPath);
+  if (target.kind === 'file') {
+    r.internalRedirect(ORIGIN_LOCATION + target.real);
+  } else if (target.kind === 'dir') {
+    // As the sidecar does: a directory is listed under its name with the slash.
+    r.return(301, encodePath(r.uri) + '/');
+  } else {
+    refuse(r, 404, 'Not found\n');
+  }
 }
 
 /** Percent-encode each segment of a path for a URL (njs 0.7.9 has no URL class). */

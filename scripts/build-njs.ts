@@ -22,6 +22,8 @@ export async function buildNjs(outFile = NJS_OUT): Promise<string> {
     target: 'es2017',
     write: false,
     legalComments: 'none',
+    // njs's own module (njs/origin-rule.ts): imported at run time, not bundled.
+    external: ['fs'],
     logLevel: 'silent',
   });
   const code = rewriteDefaultExport(result.outputFiles[0].text);

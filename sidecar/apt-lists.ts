@@ -2,6 +2,7 @@
 // current dists/SUITE/InRelease or Release has synced that suite; the scanner keeps the file table honest about it.
 import fs from 'node:fs';
 import path from 'node:path';
+import { realRoot, resolveOriginPath } from '../core/origin-resolve.ts';
 
 /** Suites looked at per subtree: Debian has about twenty; a bound keeps a strange tree from costing much. */
 const MAX_SUITES = 64;
@@ -11,7 +12,11 @@ export function aptReleaseFilesFn(root: string): (subtree: string) => Promise<st
   return async (subtree) => {
     let entries: fs.Dirent[];
     try {
-      entries = await fs.promises.readdir(path.join(root, subtree, 'dists'), { withFileTypes: true });
+      // By the origin rule (core/origin-rule.ts): a dists/ that resolves outside the root is not looked into.
+      const rootDir = await realRoot(root);
+      const dists = await resolveOriginPath(rootDir, `${subtree}dists`);
+      if (dists.kind !== 'dir') return [];
+      entries = await fs.promises.readdir(path.join(rootDir, dists.real), { withFileTypes: true });
     } catch {
       return [];
     }

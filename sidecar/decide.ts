@@ -24,8 +24,11 @@ import { renderMirrorListHtml } from './render-mirrorlist.ts';
 export type Decision =
   /** m: the chosen mirror's id (for the statistics; njs ignores it). */
   | { t: 'redirect'; url: string; m: number; h: HeaderMap }
-  /** m: the mirror this host is (self-serving mode); h: headers for the local answer. */
-  | { t: 'local'; why: string; m?: number; h?: HeaderMap }
+  /**
+   * m: the mirror this host is (self-serving mode); h: headers for the local answer; p: the origin path of the
+   * real file nginx serves (symlinks resolved, see DecideDeps.localPath), when it differs from the request's.
+   */
+  | { t: 'local'; why: string; m?: number; h?: HeaderMap; p?: string }
   /** url: where the directory lives, with the trailing slash and the client's query. */
   | { t: 'dir'; url: string }
   | { t: 'notfound' }
@@ -61,8 +64,14 @@ export interface DecideDeps {
   mirror(id: number): Mirror | undefined;
   peers(): ReadonlyMap<number, readonly number[]>;
   geo: GeoIp;
-  /** What the origin tree has at a path the file table does not know. */
+  /** What the origin tree has at a path the file table does not know, by the origin rule (core/origin-rule.ts). */
   originKind(path: string): Promise<OriginKind>;
+  /**
+   * The origin path of the real file that local delivery of `path` serves, or null when the origin rule refuses
+   * it (outside the root, not a regular file, gone): every local answer is checked with it. Without it the path
+   * is delivered as asked and only nginx's `disable_symlinks` guards it.
+   */
+  localPath?(path: string): Promise<string | null>;
   selection: SelectionOptions;
   delivery: LocalDeliveryRules & { overridesOnRedirect: boolean };
   random: () => number;
@@ -155,6 +164,16 @@ export interface DecisionTrace {
 }
 
 export async function decide(req: DecideRequest, deps: DecideDeps, trace?: DecisionTrace): Promise<Decision> {
+  const d = await decideFor(req, deps, trace);
+  if (d.t !== 'local' || !deps.localPath) return d;
+  // Whatever made the answer local (no row, delivery rules, no mirror, database down, self-serving), the origin
+  // serves only what its rule allows: the rest does not exist as far as any client can tell.
+  const real = await deps.localPath(req.path);
+  if (real === null) return { t: 'notfound' };
+  return real === req.path ? d : { ...d, p: real };
+}
+
+async function decideFor(req: DecideRequest, deps: DecideDeps, trace?: DecisionTrace): Promise<Decision> {
   const problem = originPathProblem(req.path);
   if (problem) return textBody(400, `Bad request: ${problem}\n`);
   const fmt = formats(deps);

@@ -43,7 +43,8 @@ export function httpAnswer(d: Decision, path: string): HttpAnswer {
     case 'redirect':
       return { status: 302, headers: { ...d.h, Location: d.url }, body: '' };
     case 'local':
-      return { status: 200, headers: { ...localHeaders(d.h), 'X-Accel-Redirect': ORIGIN_LOCATION + encodePath(path) }, body: '' };
+      // The real file's path when a symlink led to it: nginx serves the origin without following links.
+      return { status: 200, headers: { ...localHeaders(d.h), 'X-Accel-Redirect': ORIGIN_LOCATION + encodePath(d.p ?? path) }, body: '' };
     case 'dir':
       return { status: 301, headers: { Location: d.url, 'Content-Type': TEXT_TYPE }, body: '' };
     case 'notfound':

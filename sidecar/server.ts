@@ -9,12 +9,13 @@ import { filesByPaths } from '../core/db/files.ts';
 import { createPool, databaseUrl } from '../core/db/pool.ts';
 import { openGeoIp, type GeoIp } from '../core/geoip.ts';
 import { aptReleaseFilesFn } from './apt-lists.ts';
-import { decide, type DecideDeps, type DecisionTrace, type OriginKind } from './decide.ts';
+import { decide, type DecideDeps, type DecisionTrace } from './decide.ts';
 import { FileCache } from './file-cache.ts';
 import { FileRowBatcher } from './file-row-batcher.ts';
 import { downloadTarget } from './download-target.ts';
 import { httpAnswer, textAnswer, type HttpAnswer } from './http-answer.ts';
 import { MirrorTable } from './mirror-table.ts';
+import { OriginGate } from './origin-gate.ts';
 import { isMirrorStatsQuery, SidecarStats } from './stats.ts';
 
 /** How long a stopping sidecar lets requests in flight finish before it drops their connections. */
@@ -111,19 +112,9 @@ async function bindSocket(server: http.Server, socket: string, replace: boolean)
   return previous;
 }
 
-function originKindFn(root: string) {
-  return async (p: string): Promise<OriginKind> => {
-    try {
-      const st = await fs.promises.stat(path.join(root, p));
-      return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'none';
-    } catch {
-      return 'none';
-    }
-  };
-}
-
 /** What decide() needs from this process: caches, the mirror table, and the settings that may change live. */
 function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: MirrorTable, lookups: FileRowBatcher): DecideDeps {
+  const origin = new OriginGate(config.origin.root);
   return {
     async fileRow(p) {
       const cached = cache.get(p);
@@ -135,7 +126,9 @@ function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: Mirror
     mirror: (id) => mirrors.get(id),
     peers: () => mirrors.peers,
     geo,
-    originKind: originKindFn(config.origin.root),
+    // The origin rule (core/origin-rule.ts): nothing outside origin.root is delivered or named.
+    originKind: (p) => origin.kind(p),
+    localPath: (p) => origin.deliverable(p),
     selection: { distanceRange: config.selection.distanceRange, maxAlternatives: config.selection.maxAlternatives },
     delivery: config.delivery,
     random: Math.random,

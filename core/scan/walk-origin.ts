@@ -8,6 +8,11 @@
 // - sockets, FIFOs and devices are skipped; unreadable entries are reported, never fatal.
 import fs from 'node:fs';
 import path from 'node:path';
+import { resolveOriginPath } from '../origin-resolve.ts';
+import { isInside } from '../origin-rule.ts';
+
+// The rule lives in core/origin-rule.ts; hash-file.ts imports it from here.
+export { isInside };
 
 export interface OriginEntry {
   /** Origin path: "/" + path below the root. */
@@ -34,10 +39,6 @@ type Found = OriginEntry | { dir: string } | null;
 
 const unixSeconds = (st: fs.Stats) => Math.floor(st.mtimeMs / 1000);
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? String(e);
-
-export function isInside(realRoot: string, real: string): boolean {
-  return real === realRoot || real.startsWith(realRoot.endsWith(path.sep) ? realRoot : realRoot + path.sep);
-}
 
 /**
  * Walk `startDir` (an origin path ending in "/", e.g. "/" or "/pub/isos/") below `realRoot` (already resolved
@@ -103,7 +104,7 @@ async function examineOne(realRoot: string, originPath: string, d: fs.Dirent, re
     const st = await fs.promises.lstat(abs);
     if (st.isDirectory()) return { dir: `${originPath}/` };
     if (st.isFile()) return { path: originPath, size: st.size, mtime: unixSeconds(st) };
-    if (st.isSymbolicLink()) return await followLink(realRoot, originPath, abs, report);
+    if (st.isSymbolicLink()) return await followLink(realRoot, originPath, report);
     report({ path: originPath, reason: 'not a regular file (socket, FIFO or device)', warn: false });
     return null;
   } catch (e) {
@@ -114,26 +115,28 @@ async function examineOne(realRoot: string, originPath: string, d: fs.Dirent, re
   }
 }
 
-async function followLink(realRoot: string, originPath: string, abs: string, report: (p: WalkProblem) => void): Promise<Found> {
-  let real: string;
-  try {
-    real = await fs.promises.realpath(abs);
-  } catch (e) {
-    const code = errCode(e);
-    const reason = code === 'ENOENT' ? 'dangling symlink' : code === 'ELOOP' ? 'symlink loop' : `symlink not resolvable (${code})`;
-    report({ path: originPath, reason, warn: true });
-    return null;
+async function followLink(realRoot: string, originPath: string, report: (p: WalkProblem) => void): Promise<Found> {
+  const r = await resolveOriginPath(realRoot, originPath);
+  switch (r.kind) {
+    case 'file':
+      return { path: originPath, size: r.size, mtime: Math.floor(r.mtimeMs / 1000) };
+    case 'dir':
+      report({ path: originPath, reason: 'symlink to a directory: not followed', warn: false });
+      return null;
+    case 'outside':
+      report({ path: originPath, reason: `symlink to ${r.target}, outside the origin root: not published`, warn: true });
+      return null;
+    case 'missing':
+      report({ path: originPath, reason: 'dangling symlink', warn: true });
+      return null;
+    case 'loop':
+      report({ path: originPath, reason: 'symlink loop', warn: true });
+      return null;
+    case 'special':
+      report({ path: originPath, reason: 'symlink to a special file', warn: false });
+      return null;
+    case 'unreadable':
+      report({ path: originPath, reason: `symlink not resolvable (${r.code})`, warn: true });
+      return null;
   }
-  if (!isInside(realRoot, real)) {
-    report({ path: originPath, reason: `symlink to ${real}, outside the origin root: not published`, warn: true });
-    return null;
-  }
-  const st = await fs.promises.stat(real);
-  if (st.isFile()) return { path: originPath, size: st.size, mtime: unixSeconds(st) };
-  if (st.isDirectory()) {
-    report({ path: originPath, reason: 'symlink to a directory: not followed', warn: false });
-    return null;
-  }
-  report({ path: originPath, reason: 'symlink to a special file', warn: false });
-  return null;
 }

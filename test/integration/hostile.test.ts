@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { XMLValidator } from 'fast-xml-parser';
 import { mulberry32 } from '../helpers/prng.ts';
@@ -243,6 +244,25 @@ async function runAll(cases: Case[], concurrency = 16): Promise<string[]> {
   ];
   for (const [label, target, expect, check] of mixed) add('traversal', label, get(target), expect, check ? { check } : {});
 }
+
+// Issue 11: symlinks in the tree that lead out of it (planted in before(): pub/passwd-link -> /etc/passwd,
+// pub/etc-link -> /etc). Nothing from there, in any answer kind or spelling; no listing of /etc.
+const noEtcListing = (r: RawReply) => assert.doesNotMatch(r.body.toString('utf8'), /href="(passwd|hostname|shadow)"|"name":"passwd"/);
+for (const [label, target, expect] of [
+  ['file link out of the tree', '/pub/passwd-link', [404]],
+  ['file link out, ?json', '/pub/passwd-link?json', [404]],
+  ['file link out, ?meta4', '/pub/passwd-link?meta4', [404]],
+  ['file link out, .meta4', '/pub/passwd-link.meta4', [404]],
+  ['file link out, ?sha256', '/pub/passwd-link?sha256', [404]],
+  ['file link out, ?mirrorlist', '/pub/passwd-link?mirrorlist', [404]],
+  ['file link out, encoded name', '/pub/%70asswd-link', [404]],
+  ['file link out, absolute-form target', 'http://localhost/pub/passwd-link', [404]],
+  ['file below a directory link out', '/pub/etc-link/passwd', [404]],
+  ['file below a directory link out, %2f', '/pub/etc-link%2fpasswd', [404]],
+  ['file below a directory link out, %2e%2e', '/pub/etc-link/%2e%2e/etc/passwd', [404]],
+  ['listing of a directory link out', '/pub/etc-link/', [403, 404]],
+  ['directory link out without its slash', '/pub/etc-link', [404]],
+] as const) add('symlink', label, get(target), [...expect], { check: noEtcListing });
 
 // NUL in several places: in the path always 400; in the query it is just a value nobody uses.
 for (const [label, target] of [
@@ -601,6 +621,9 @@ function sidecarHealth(): Promise<{ status: number; body: string }> {
 describe('hostile input through nginx and the sidecar (issue 6)', () => {
   before(async () => {
     stack = await startStack();
+    // For the "symlink" cases: links that lead out of the origin root.
+    fs.symlinkSync('/etc/passwd', path.join(stack.config.origin.root, 'pub', 'passwd-link'));
+    fs.symlinkSync('/etc', path.join(stack.config.origin.root, 'pub', 'etc-link'));
   });
   after(async () => {
     await stack?.stop();

@@ -203,7 +203,8 @@ async function builtNjsPathProblem(): Promise<{ source: string; fn: (uri: string
     assert.ok(start >= 0, 'built njs handler has no function pathProblem');
     // The module's constants come first in esbuild's output; the function ends at the first "}" at column 0.
     const end = code.indexOf('\n}\n', start);
-    const source = code.slice(0, end + 2);
+    // njs's own modules (import fs from "fs") do not exist in a vm context, and pathProblem needs none of them.
+    const source = code.slice(0, end + 2).replace(/^import .*\n/gm, '');
     const ctx = vm.createContext({});
     vm.runInContext(`${source}\nthis.pathProblem = pathProblem;`, ctx);
     return { source, fn: (ctx as { pathProblem: (u: string, p: string) => string }).pathProblem };
