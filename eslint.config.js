@@ -1,5 +1,5 @@
 // Lint: typescript-eslint's recommended rules everywhere, and for njs/ the syntax njs 0.7.9 cannot run
-// (measured, see DESIGN.md): what esbuild does not lower at target es2017 must not be written at all.
+// (measured, see docs/CONVENTIONS.md): what esbuild does not lower at target es2017 must not be written at all.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

@@ -1,5 +1,6 @@
-// Selection throughput: `npx tsx bench/selection.ts`. Prints selections per second and µs per selection for 1, 50
-// and 500 holder mirrors. Each case runs ~2 s after a warm-up; figures vary by machine, tests never assert on them.
+// Selection throughput: `npm run bench:selection` (bundled, as the sidecar runs: under tsx each call across modules
+// costs a getter). Prints selections per second and µs per selection for 1, 50 and 500 holder mirrors. Each case
+// runs ~2 s after a warm-up; figures vary by machine, tests never assert on them.
 
 import { selectMirrors, type SelectionRequest } from '../core/selection.ts';
 import type { ClientLocation, Mirror } from '../core/types.ts';

@@ -332,16 +332,15 @@ function attachment(name: string): string {
  * this redirector itself (it carries the whole tree) as the last resort. Overrides count, as on any mirror list.
  */
 async function aptList(req: DecideRequest, deps: DecideDeps, subtree: string): Promise<Decision> {
+  const files = deps.aptReleaseFiles ? await deps.aptReleaseFiles(subtree) : [];
+  // All at once: the cache misses among them go to PostgreSQL together (file-row-batcher.ts), not one by one.
+  const rows = await Promise.all(
+    files.map((f) =>
+      deps.fileRow(f).catch(() => null), // without the file table the list still names the origin
+    ),
+  );
   const ids = new Set<number>();
-  for (const f of deps.aptReleaseFiles ? await deps.aptReleaseFiles(subtree) : []) {
-    let row: FileRow | null = null;
-    try {
-      row = await deps.fileRow(f);
-    } catch {
-      // Without the file table the list still names the origin.
-    }
-    for (const id of row?.mirrors ?? []) ids.add(id);
-  }
+  for (const row of rows) for (const id of row?.mirrors ?? []) ids.add(id);
   const holders: Mirror[] = [];
   for (const id of ids) {
     const m = deps.mirror(id);

@@ -3,6 +3,7 @@
 // connection is retried with backoff, reloading everything once it is back (changes may have been missed).
 import pg from 'pg';
 import { listMirrors } from '../core/db/mirrors.ts';
+import { TYPE_PARSERS } from '../core/db/pool.ts';
 import { peersByAsn } from '../core/db/peers.ts';
 import type { Mirror } from '../core/types.ts';
 
@@ -59,7 +60,7 @@ export class MirrorTable {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.url, application_name: 'mirrorlane-sidecar-listen' });
+    const client = new pg.Client({ connectionString: this.url, application_name: 'mirrorlane-sidecar-listen', types: TYPE_PARSERS });
     client.on('error', () => this.lost(client, 'listener connection failed'));
     client.on('end', () => this.lost(client, 'listener connection ended'));
     try {

@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../core/config.ts';
 import { filesByPaths } from '../core/db/files.ts';
+import { schemaProblem } from '../core/db/migrate.ts';
 import { createPool, databaseUrl } from '../core/db/pool.ts';
 import { openGeoIp, type GeoIp } from '../core/geoip.ts';
 import { aptReleaseFilesFn } from './apt-lists.ts';
@@ -145,6 +146,14 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   const url = databaseUrl(config);
   let geo = opts.geo ?? (await openGeoIp(geoipFiles(config)));
   const pool = createPool(url, 8);
+  // A schema this code does not know would be misread on every request. A database that is down is no reason to
+  // stay down: the sidecar answers from fallbacks and finds it later.
+  const schema = await schemaProblem(pool).catch(() => null);
+  if (schema !== null) {
+    await pool.end().catch(() => {});
+    if (!opts.geo) geo.close();
+    throw new Error(schema);
+  }
   const cache = new FileCache(config.sidecar.fileCacheSize);
   // Two lookup queries at a time: under load the rest wait and go together, fewer and bigger queries. Measured
   // with npm run bench (cold redirects, 2 sidecars): 2 in flight 10.3 % of `return 302`, 6 in flight 8.4 %.

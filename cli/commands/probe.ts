@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { parseInteger } from '../../core/cli-parse.ts';
 import { describeDbError } from '../../core/db/pool.ts';
-import type { ProtocolCheck, Step } from '../../core/probe/check.ts';
+import type { ProtocolCheck, Step } from '../../core/probe/types.ts';
 import {
   DEFAULT_CONCURRENCY,
   probeRound,

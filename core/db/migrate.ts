@@ -72,3 +72,18 @@ export async function migrate(pool: pg.Pool): Promise<Migration[]> {
   }
   return applied;
 }
+
+/**
+ * Why this code cannot work on the database's schema, or null when it can: the schema must be exactly the one its
+ * migrations build. Older: `mirrorlane db migrate` first. Newer: a newer Mirrorlane migrated it, this one would
+ * misread its tables. Throws when the database cannot be asked (the caller decides whether that is fatal).
+ */
+export async function schemaProblem(pool: pg.Pool, known: Migration[] = listMigrations()): Promise<string | null> {
+  const latest = known.length === 0 ? 0 : known[known.length - 1].version;
+  const exists = await pool.query(`SELECT to_regclass('schema_version') IS NOT NULL AS ok`);
+  const { rows } = exists.rows[0].ok ? await pool.query('SELECT coalesce(max(version), 0) AS v FROM schema_version') : { rows: [{ v: 0 }] };
+  const have = Number(rows[0].v);
+  if (have < latest) return `database schema is version ${have}, this Mirrorlane needs ${latest}: run \`mirrorlane db migrate\` first`;
+  if (have > latest) return `database schema is version ${have}, newer than this Mirrorlane understands (${latest}): upgrade Mirrorlane on this host`;
+  return null;
+}

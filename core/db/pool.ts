@@ -4,9 +4,6 @@ import path from 'node:path';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 
-// bigint columns (size, mtime, asn) fit in a double for any real file or AS number.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
-
 /**
  * smallint[] (file.mirrors, read for every cache miss): "{3,17,42}" split at commas. pg's generic array parser
  * walks it character by character and was the driver's largest cost per cold redirect. Ours never hold NULL.
@@ -19,8 +16,22 @@ export function parseSmallintArray(v: string): number[] {
   return out;
 }
 // Not among pg-types' named builtins (those are scalar types).
-export const INT2_ARRAY_OID = 1005 as Parameters<typeof pg.types.setTypeParser>[0];
-pg.types.setTypeParser(INT2_ARRAY_OID, parseSmallintArray);
+export const INT2_ARRAY_OID = 1005;
+
+/**
+ * The type parsers of Mirrorlane's connections, given to each pool and client rather than set process-wide, so
+ * that other code in the process that uses pg (a library, a test) gets pg's own. bigint columns (size, mtime,
+ * asn) become numbers: they fit in a double for any real file or AS number.
+ */
+export const TYPE_PARSERS: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (format !== 'binary') {
+      if (oid === pg.types.builtins.INT8) return (v: string) => Number(v);
+      if (oid === INT2_ARRAY_OID) return parseSmallintArray;
+    }
+    return pg.types.getTypeParser(oid, format ?? 'text');
+  }) as pg.CustomTypesConfig['getTypeParser'],
+};
 
 export class DatabaseError extends Error {}
 
@@ -64,7 +75,7 @@ export function redactUrl(url: string): string {
 }
 
 export function createPool(url: string, max = 4): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000, application_name: 'mirrorlane' });
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5000, application_name: 'mirrorlane', types: TYPE_PARSERS });
   // An idle client losing its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   return pool;

@@ -7,55 +7,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import { mirrorFileUrl } from '../urls.ts';
-import type { Mirror, Scheme } from '../types.ts';
+import type { Mirror } from '../types.ts';
 import { judgeBase } from './state.ts';
-
-export type HttpAnswer =
-  | {
-      kind: 'response';
-      status: number;
-      /** Location header of a redirect, resolved against the request URL. */
-      location: string | null;
-      contentLength: number | null;
-      /** GET only: the start of the body (the trace file). */
-      body: string | null;
-      ms: number;
-    }
-  | { kind: 'error'; error: string; ms: number };
-
-/** One request, or a chain of them when redirects are followed. */
-export interface Step {
-  url: string;
-  /** The last answer: after following redirects, or the redirect itself when they are refused. */
-  answer: HttpAnswer;
-  /** URLs redirected to, in order. */
-  redirects: string[];
-}
-
-export interface ProtocolCheck {
-  scheme: Scheme;
-  base: Step;
-  /** null: no file to probe, or the base URL failed. */
-  file: Step | null;
-  /** null: no trace configured, checked over another protocol, or the base URL failed. */
-  trace: Step | null;
-}
-
-export interface ProbeTarget {
-  path: string;
-  size: number;
-}
-
-export interface MirrorCheck {
-  mirrorId: number;
-  identifier: string;
-  /** Empty when the mirror has neither an http nor an https URL. */
-  protocols: ProtocolCheck[];
-  file: ProbeTarget | null;
-  /** Origin path of the trace file, and the origin's timestamp in unix seconds; null when not checked. */
-  trace: { path: string; originS: number } | null;
-  ms: number;
-}
+import type { MirrorCheck, ProbeResponse, ProbeTarget, ProtocolCheck, Step } from './types.ts';
 
 export interface CheckOptions {
   timeoutMs: number;
@@ -115,12 +69,12 @@ function named(name: string, message: string): Error {
  * One request on a fresh connection (no keep-alive pool: the probe asks whether the mirror accepts connections
  * now). The timeout covers connecting, the answer's headers and, for GET, reading the body.
  */
-export function request(url: string, method: 'HEAD' | 'GET', opts: CheckOptions): Promise<HttpAnswer> {
+export function request(url: string, method: 'HEAD' | 'GET', opts: CheckOptions): Promise<ProbeResponse> {
   const started = performance.now();
   const ms = () => Math.round(performance.now() - started);
   return new Promise((resolve) => {
     let done = false;
-    const finish = (a: HttpAnswer) => {
+    const finish = (a: ProbeResponse) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
@@ -150,7 +104,7 @@ export function request(url: string, method: 'HEAD' | 'GET', opts: CheckOptions)
     req.on('response', (res) => {
       const length = Number(res.headers['content-length']);
       const location = res.headers.location ? resolveLocation(res.headers.location, url) : null;
-      const answer = (body: string | null): HttpAnswer => ({
+      const answer = (body: string | null): ProbeResponse => ({
         kind: 'response',
         status: res.statusCode ?? 0,
         location,
@@ -185,7 +139,7 @@ function resolveLocation(location: string, base: string): string {
   }
 }
 
-const isRedirect = (a: HttpAnswer) => a.kind === 'response' && a.status >= 300 && a.status < 400 && a.location !== null;
+const isRedirect = (a: ProbeResponse) => a.kind === 'response' && a.status >= 300 && a.status < 400 && a.location !== null;
 
 /** A request that follows redirects to http(s) URLs when allowed; otherwise stops at the redirect. */
 export async function step(url: string, method: 'HEAD' | 'GET', opts: CheckOptions): Promise<Step> {

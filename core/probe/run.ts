@@ -12,7 +12,8 @@ import type { Config } from '../config.ts';
 import { listMirrors } from '../db/mirrors.ts';
 import { addNote } from '../db/notes.ts';
 import type { Mirror } from '../types.ts';
-import { checkMirror, type MirrorCheck, type ProbeTarget } from './check.ts';
+import { checkMirror } from './check.ts';
+import type { MirrorCheck, ProbeTarget } from './types.ts';
 import { judge, transition, type HealthRecord, type MissingFile, type Verdict } from './state.ts';
 import { parseTraceTimestamp } from './trace.ts';
 

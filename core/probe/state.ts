@@ -12,7 +12,7 @@
 //   not come and go like a timeout, waiting for more rounds only sends clients to old files longer.
 // - A mirror serving http and https fails when either fails: clients are sent to both.
 import type { HealthState } from '../types.ts';
-import type { HttpAnswer, MirrorCheck, ProtocolCheck, Step } from './check.ts';
+import type { MirrorCheck, ProbeResponse, ProtocolCheck, Step } from './types.ts';
 import { judgeTrace, parseTraceTimestamp } from './trace.ts';
 
 export interface ProbeRules {
@@ -56,7 +56,7 @@ function clip(s: string): string {
 const isRedirectStatus = (status: number) => status >= 300 && status < 400;
 
 /** A redirect that is still the last answer: refused, or too many of them, or to a non-HTTP URL. */
-function redirectFailure(step: Step, answer: Extract<HttpAnswer, { kind: 'response' }>): string {
+function redirectFailure(step: Step, answer: Extract<ProbeResponse, { kind: 'response' }>): string {
   if (step.redirects.length > 0 && answer.location && /^https?:/i.test(answer.location)) return 'too many redirects';
   return answer.location ? clip(`redirect to ${answer.location}`) : `HTTP ${answer.status} without Location`;
 }

@@ -7,6 +7,9 @@
 // plain list gives neither. Each entry says how precise it is, so that refine.ts can ask for exact values where
 // they matter.
 
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { Parser } from 'htmlparser2';
+
 export class IndexParseError extends Error {}
 
 export type IndexFormat = 'nginx-json' | 'nginx-xml' | 'html';
@@ -64,39 +67,43 @@ export function parseNginxJsonIndex(text: string): IndexEntry[] {
   return out;
 }
 
-const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
-
-/** XML/HTML character references and the common named entities. */
-export function decodeEntities(s: string): string {
-  if (!s.includes('&')) return s;
-  return s.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, ref: string) => {
-    if (ref[0] === '#') {
-      const code = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    }
-    return XML_ENTITIES[ref.toLowerCase()] ?? whole;
-  });
-}
-
 /** nginx `autoindex_format xml`: <list><directory mtime="…Z">name</directory><file mtime size>name</file></list>. */
 export function parseNginxXmlIndex(text: string): IndexEntry[] {
-  if (!/<list>/.test(text) || !/<\/list>\s*$/.test(text)) throw new IndexParseError('XML index without <list>…</list> (cut off?)');
+  // A listing cut off mid-transfer is not well-formed: refuse it rather than take the part that arrived.
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) throw new IndexParseError(`XML index unreadable (cut off?): ${valid.err.msg} (line ${valid.err.line})`);
+  const doc = xmlIndexParser.parse(text) as { list?: unknown };
+  if (typeof doc.list !== 'object' || doc.list === null) throw new IndexParseError('XML index without <list>…</list>');
+  const list = doc.list as Record<string, unknown>;
   const out: IndexEntry[] = [];
-  const el = /<(directory|file|other)\b([^>]*)>([^<]*)<\/\1>/g;
-  for (let m = el.exec(text); m; m = el.exec(text)) {
-    const [, tag, attrText, rawName] = m;
-    if (tag === 'other') continue;
-    const name = checkName(decodeEntities(rawName), 'XML index');
-    const attrs: Record<string, string> = {};
-    for (const a of attrText.matchAll(/([a-z]+)="([^"]*)"/gi)) attrs[a[1]] = decodeEntities(a[2]);
-    const dir = tag === 'directory';
-    const mtime = attrs.mtime ? Date.parse(attrs.mtime) / 1000 : NaN;
-    const size = attrs.size !== undefined && /^\d+$/.test(attrs.size) ? Number(attrs.size) : NaN;
-    if (!dir && (!Number.isSafeInteger(size) || Number.isNaN(mtime))) throw new IndexParseError(`XML index entry ${JSON.stringify(name)} lacks a size or time`);
-    out.push({ href: hrefOfName(name, dir), dir, size: dir ? null : size, sizeSlack: 0, mtime: Number.isNaN(mtime) ? null : mtime, mtimeSpan: 1 });
+  for (const tag of ['directory', 'file'] as const) {
+    for (const item of (list[tag] ?? []) as XmlIndexItem[]) {
+      const name = checkName(typeof item === 'object' ? item['#text'] : item, 'XML index');
+      const attrs = typeof item === 'object' ? item : {};
+      const dir = tag === 'directory';
+      const mtime = attrs.mtime ? Date.parse(attrs.mtime) / 1000 : NaN;
+      const size = attrs.size !== undefined && /^\d+$/.test(attrs.size) ? Number(attrs.size) : NaN;
+      if (!dir && (!Number.isSafeInteger(size) || Number.isNaN(mtime))) throw new IndexParseError(`XML index entry ${JSON.stringify(name)} lacks a size or time`);
+      out.push({ href: hrefOfName(name, dir), dir, size: dir ? null : size, sizeSlack: 0, mtime: Number.isNaN(mtime) ? null : mtime, mtimeSpan: 1 });
+    }
   }
   return out;
 }
+
+/** An element of nginx's XML index as fast-xml-parser gives it: the name as text, attributes beside it. */
+type XmlIndexItem = string | { '#text'?: string; mtime?: string; size?: string };
+
+// Values stay strings (a file named "007" is not the number 7); every entry kind is a list, even of one.
+const xmlIndexParser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: false,
+  // Numeric character references (&#38;) are XML as much as &amp; is; fast-xml-parser decodes them with this set.
+  htmlEntities: true,
+  isArray: (name) => name === 'directory' || name === 'file' || name === 'other',
+});
 
 const UNITS: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40, P: 2 ** 50 };
 
@@ -135,33 +142,70 @@ function finish(m: RegExpExecArray, y: number, mon: number, d: number, h: number
   return Number.isNaN(t) ? null : { mtime: t, span: s ? 1 : 60, end: m.index + m[0].length };
 }
 
-function stripTags(s: string): string {
-  return decodeEntities(s.replace(/<[^>]*>/g, ' ')).replace(/\u00a0/g, ' ');
-}
-
 /** A page a server generated as a directory index, not some other HTML page (a landing page would list nothing). */
 export function looksLikeHtmlIndex(html: string): boolean {
   return /<title>\s*Index of\b/i.test(html) || /<h[12]>\s*Index of\b/i.test(html);
 }
 
+/** One link of an index page and the text of its row: what follows the link up to the line's end or the next link. */
+interface IndexLink {
+  href: string;
+  row: string;
+}
+
 /**
- * An HTML directory index of nginx, Apache (fancy <pre> or table, plain list) or lighttpd. Every link with its row:
- * the text after the link up to the end of its line (one row per line in all of them) holds date and size.
- * Header links (sorting "?C=M;O=A", "../", "Parent Directory") come out too: the crawler drops what is not a child
- * of the directory.
+ * The links of an HTML page with the text after each, read with htmlparser2 (entities decoded, tags taken as
+ * spaces). In every index format a row is one line of the page's source, so a row ends at a newline in the text
+ * or at the next link.
+ */
+function indexLinks(html: string): IndexLink[] {
+  const links: IndexLink[] = [];
+  let open: IndexLink | null = null; // the row being collected
+  let inAnchor = false;
+  const parser = new Parser(
+    {
+      onopentag(name, attrs) {
+        if (name === 'a') {
+          inAnchor = true;
+          open = null;
+          if (attrs.href !== undefined) {
+            open = { href: attrs.href, row: '' };
+            links.push(open);
+          }
+        } else if (open && !inAnchor) {
+          open.row += ' ';
+        }
+      },
+      onclosetag(name) {
+        if (name === 'a') inAnchor = false;
+        else if (open && !inAnchor) open.row += ' ';
+      },
+      ontext(text) {
+        if (!open || inAnchor) return;
+        const nl = text.indexOf('\n');
+        open.row += nl < 0 ? text : text.slice(0, nl);
+        if (nl >= 0) open = null;
+      },
+    },
+    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
+  );
+  parser.write(html);
+  parser.end();
+  return links;
+}
+
+/**
+ * An HTML directory index of nginx, Apache (fancy <pre> or table, plain list) or lighttpd: every link with the date
+ * and size its row shows. Header links (sorting "?C=M;O=A", "../", "Parent Directory") come out too: the crawler
+ * drops what is not a child of the directory.
  */
 export function parseHtmlIndex(html: string): IndexEntry[] {
   if (!looksLikeHtmlIndex(html)) throw new IndexParseError('page is not a directory index (no "Index of" title)');
   const byHref = new Map<string, IndexEntry>();
-  const anchor = /<a\s[^>]*?href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>[\s\S]*?<\/a>/gi;
-  for (let m = anchor.exec(html); m; m = anchor.exec(html)) {
-    const href = decodeEntities(m[1] ?? m[2] ?? m[3] ?? '');
+  for (const link of indexLinks(html)) {
+    const href = link.href;
     if (href === '' || href.startsWith('?') || href.startsWith('#')) continue;
-    const after = m.index + m[0].length;
-    const nl = html.indexOf('\n', after);
-    const nextA = html.slice(after, nl < 0 ? undefined : nl).search(/<a\s/i);
-    const rowEnd = nextA >= 0 ? after + nextA : nl < 0 ? html.length : nl;
-    const row = stripTags(html.slice(after, rowEnd));
+    const row = link.row.replace(/\u00a0/g, ' ');
     const date = findIndexDate(row);
     const sizeText = date ? row.slice(date.end) : row;
     const sizeToken = /^\s*(\d+(?:\.\d+)?\s*[KMGTP]?(?:i?B)?)(?=\s|$)/i.exec(sizeText)?.[1] ?? '';

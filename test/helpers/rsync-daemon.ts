@@ -1,5 +1,5 @@
 // A real rsync daemon for scanner tests: 127.0.0.1 on a free port, one read-only module, optional auth with a
-// secrets file. `use chroot = no` and files in its own temp dir, so it runs as any user (FACTS.md).
+// secrets file. `use chroot = no` and files in its own temp dir, so it runs as any user.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,4 +1,4 @@
-// A real vsftpd for scanner tests, run unprivileged-style (FACTS.md): 127.0.0.1 on a free port, passive ports from
+// A real vsftpd for scanner tests, run unprivileged: 127.0.0.1 on a free port, passive ports from
 // a free range, anonymous read-only access to `root`. Anonymous sessions do not read as root even when vsftpd runs
 // as root: the tree must be world-readable, and a directory that is not gives vsftpd's "226 Transfer done (but
 // failed to open directory)" with an empty listing.

@@ -312,6 +312,24 @@ describe('decide', () => {
         assert.equal(overridden.body.split('\n')[0], 'http://us.example/debian/\tpriority:1');
       });
 
+      test('the Release files are looked up together, not one after another (one batch of cache misses)', async () => {
+        let inFlight = 0;
+        let most = 0;
+        const files = Array.from({ length: 8 }, (_, i) => `/debian/dists/s${i}/Release`);
+        const d = aptDeps({
+          aptReleaseFiles: async () => files,
+          fileRow: async (p) => {
+            most = Math.max(most, ++inFlight);
+            await new Promise((r) => setImmediate(r));
+            inFlight--;
+            return p === files[3] ? { ...release, path: p } : null;
+          },
+        });
+        const list = body(await decide(req({ path: '/debian.list', host: 'dl.example' }), d));
+        assert.equal(most, files.length);
+        assert.equal(list.body.split('\n').length - 1, 3, 'the two holders of s3 and the origin');
+      });
+
       test('no holder: the origin alone; no holder and no host: 404; a database error still names the origin', async () => {
         const none = aptDeps({ aptReleaseFiles: async () => [] });
         assert.equal(body(await decide(req({ path: '/debian.list', host: 'dl.example' }), none)).body, 'http://dl.example/debian/\tpriority:1\n');

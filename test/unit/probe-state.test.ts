@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeRequestError, type HttpAnswer, type MirrorCheck, type ProtocolCheck, type Step } from '../../core/probe/check.ts';
+import { describeRequestError } from '../../core/probe/check.ts';
+import type { MirrorCheck, ProbeResponse, ProtocolCheck, Step } from '../../core/probe/types.ts';
 import { mapBounded, pickFile, selectMirrors, UnknownMirrorsError } from '../../core/probe/run.ts';
 import {
   changeText,
@@ -16,16 +17,16 @@ import { makeMirror } from '../helpers/mirror-factory.ts';
 
 // ---- building checks
 
-function res(status: number, over: Partial<Extract<HttpAnswer, { kind: 'response' }>> = {}): HttpAnswer {
+function res(status: number, over: Partial<Extract<ProbeResponse, { kind: 'response' }>> = {}): ProbeResponse {
   return { kind: 'response', status, location: null, contentLength: null, body: null, ms: 1, ...over };
 }
-const err = (error: string): HttpAnswer => ({ kind: 'error', error, ms: 1 });
-const step = (answer: HttpAnswer, redirects: string[] = []): Step => ({ url: 'http://m.example/x', answer, redirects });
+const err = (error: string): ProbeResponse => ({ kind: 'error', error, ms: 1 });
+const step = (answer: ProbeResponse, redirects: string[] = []): Step => ({ url: 'http://m.example/x', answer, redirects });
 
 const FILE = { path: '/pub/small.txt', size: 10 };
 const TRACE = { path: '/project/trace', originS: 1_750_000_000 };
 
-function proto(scheme: 'http' | 'https', base: HttpAnswer, file?: HttpAnswer, trace?: HttpAnswer, redirects: string[] = []): ProtocolCheck {
+function proto(scheme: 'http' | 'https', base: ProbeResponse, file?: ProbeResponse, trace?: ProbeResponse, redirects: string[] = []): ProtocolCheck {
   return {
     scheme,
     base: step(base, redirects),

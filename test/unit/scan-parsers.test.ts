@@ -6,7 +6,6 @@ import { describe, it } from 'node:test';
 import { ftpTarget, listReplyFailure, parseFtpListStrict, parseFtpListTime, redactFtpUrl } from '../../core/scan/ftp.ts';
 import { childOf } from '../../core/scan/http-crawl.ts';
 import {
-  decodeEntities,
   detectIndexFormat,
   findIndexDate,
   IndexParseError,
@@ -340,6 +339,19 @@ describe('nginx autoindex json and xml', () => {
     assert.throws(() => parseNginxXmlIndex(NGINX_XML.slice(0, 120)), /cut off/);
   });
 
+  it('xml: names stay text (numbers, spaces, character references)', () => {
+    const xml = '<?xml version="1.0"?>\n<list>\n<file mtime="2023-06-07T08:09:10Z" size="6">007</file>\n<file mtime="2023-06-07T08:09:10Z" size="1"> a&#38;b&#x26;c </file>\n</list>\n';
+    assert.deepEqual(parseNginxXmlIndex(xml).map((x) => x.href), ['./007', `./${encodeURIComponent(' a&b&c ')}`]);
+  });
+
+  it('html: entities in links and rows are decoded, tags inside a row count as spaces', () => {
+    const html = '<html><head><title>Index of /x/</title></head><body><table>\n<tr><td><a href="a&amp;b.txt">a&amp;b.txt</a></td><td>2023-06-07&#32;08:09</td><td>6</td></tr>\n</table></body></html>';
+    const [e] = parseHtmlIndex(html);
+    assert.equal(e.href, 'a&b.txt');
+    assert.equal(e.mtime, utc('2023-06-07T08:09:00Z'));
+    assert.equal(e.size, 6);
+  });
+
   it('detects the format from Content-Type or the body', () => {
     assert.equal(detectIndexFormat('application/json', NGINX_JSON), 'nginx-json');
     assert.equal(detectIndexFormat('text/xml; charset=utf-8', NGINX_XML), 'nginx-xml');
@@ -410,7 +422,6 @@ describe('HTML indexes', () => {
     assert.equal(findIndexDate('  07-Jun-2023 08:09   6')?.mtime, utc('2023-06-07T08:09:00Z'));
     assert.equal(findIndexDate('2023-06-07 08:09:10')?.span, 1);
     assert.equal(findIndexDate('nothing here'), null);
-    assert.equal(decodeEntities('a&amp;b&#38;c&#x26;d&nbsp;&bogus;'), 'a&b&c&d\u00a0&bogus;');
   });
 });
 
