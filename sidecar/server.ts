@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import type pg from 'pg';
 import type { Config } from '../core/config.ts';
+import { mismatchesOf, piecesOf } from '../core/db/file-extras.ts';
 import { filesByPaths } from '../core/db/files.ts';
 import { createPool, databaseUrl } from '../core/db/pool.ts';
 import { openGeoIp, type GeoIp } from '../core/geoip.ts';
@@ -123,7 +125,7 @@ function originKindFn(root: string) {
 }
 
 /** What decide() needs from this process: caches, the mirror table, and the settings that may change live. */
-function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: MirrorTable, lookups: FileRowBatcher): DecideDeps {
+function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: MirrorTable, lookups: FileRowBatcher, pool: pg.Pool): DecideDeps {
   return {
     async fileRow(p) {
       const cached = cache.get(p);
@@ -144,6 +146,9 @@ function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: Mirror
     aptReleaseFiles: aptReleaseFilesFn(config.origin.root),
     selfMirror: config.selfMirror,
     publicUrl: config.publicUrl,
+    // Not cached: only Metalink, torrent, JSON and mirror list answers read them, one indexed query each.
+    pieces: (row) => piecesOf(pool, row.id, row.sha256),
+    mismatches: (row) => mismatchesOf(pool, row.id),
   };
 }
 
@@ -159,7 +164,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   const mirrors = new MirrorTable(url, pool, { onFilesChanged: () => cache.clear(), log });
   await mirrors.start();
   const stats = new SidecarStats({ pool, mirrors, cache, log });
-  let deps = buildDeps(config, geo, cache, mirrors, lookups);
+  let deps = buildDeps(config, geo, cache, mirrors, lookups, pool);
   let current = config;
   /** Set while stopping: answers carry Connection: close so nginx opens its next connection elsewhere. */
   let draining = false;
@@ -299,7 +304,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
         old.close();
       }
       current = next;
-      deps = buildDeps(next, geo, cache, mirrors, lookups);
+      deps = buildDeps(next, geo, cache, mirrors, lookups, pool);
       log('configuration reloaded');
     },
     async close() {
