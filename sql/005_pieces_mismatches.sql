@@ -14,12 +14,13 @@ CREATE TABLE file_pieces (
 );
 
 -- A mirror's copy of a file that the last scan of that mirror saw but did not count: 's' = its size differs,
+-- 'm' = its mtime differs from the origin's beyond the allowances (newer),
 -- 'o' = it is older than the origin's. Replaced per mirror by each complete scan (a subtree scan replaces the
 -- rows under its subtree).
 CREATE TABLE file_mismatch (
   file_id   integer  NOT NULL REFERENCES file(id) ON DELETE CASCADE,
   mirror_id smallint NOT NULL REFERENCES mirror(id) ON DELETE CASCADE,
-  reason    "char"   NOT NULL CHECK (reason IN ('s', 'o')),
+  reason    "char"   NOT NULL CHECK (reason IN ('s', 'o', 'm')),
   PRIMARY KEY (file_id, mirror_id)
 );
 CREATE INDEX file_mismatch_mirror_idx ON file_mismatch (mirror_id);

@@ -20,14 +20,14 @@ export async function piecesOf(db: Db, fileId: number, sha256: string | null): P
   return { pieceSize: rows[0].piece_size, sha256: rows[0].sha256, sha1: rows[0].sha1 };
 }
 
-export type MismatchReason = 'size' | 'older';
+export type MismatchReason = 'size' | 'older' | 'mtime';
 
 export interface Mismatch {
   mirrorId: number;
   reason: MismatchReason;
 }
 
-const REASONS: Record<string, MismatchReason> = { s: 'size', o: 'older' };
+const REASONS: Record<string, MismatchReason> = { s: 'size', o: 'older', m: 'mtime' };
 
 /** The mirrors whose copy of a file the last scan saw but did not count, and why. */
 export async function mismatchesOf(db: Db, fileId: number): Promise<Mismatch[]> {
@@ -58,5 +58,5 @@ export async function mismatchesOfFiles(db: Db, fileIds: number[]): Promise<Map<
 
 /** The wording an answer uses for a mismatch, as an exclusion reason. */
 export function mismatchText(reason: MismatchReason): string {
-  return reason === 'size' ? 'file size differs' : 'older copy';
+  return reason === 'size' ? 'file size differs' : reason === 'older' ? 'older copy' : 'mtime differs';
 }

@@ -174,6 +174,11 @@ export async function scanOrigin(pool: pg.Pool, opts: OriginScanOptions): Promis
             OR (EXCLUDED.sha1 IS NOT NULL AND f.sha1 IS DISTINCT FROM EXCLUDED.sha1)
             OR (EXCLUDED.md5 IS NOT NULL AND f.md5 IS DISTINCT FROM EXCLUDED.md5)`,
       );
+      // What the mirror scans said about copies of a file read again was said against its old size and mtime.
+      await client.query(
+        `DELETE FROM file_mismatch x USING origin_hashed h JOIN file f ON f.path = h.path
+         WHERE x.file_id = f.id AND (f.size, f.mtime) IS DISTINCT FROM (h.size, h.mtime)`,
+      );
       // The pieces of every file hashed now; a row's pieces are replaced only when they differ.
       await client.query(
         `INSERT INTO file_pieces AS p (file_id, content, piece_size, sha256, sha1)
