@@ -141,6 +141,11 @@ export interface Config {
      * default: aria2 then switches to BitTorrent, and with its default seed ratio a plain `aria2c URL` never exits.
      */
     metalinkTorrent: boolean;
+    /**
+     * The origin scan makes a .zsync control file (Debian's zsyncmake) for every file of at least this many bytes
+     * whose content it reads; null: none. The sidecar answers "x.iso.zsync" with the client's best mirrors as URLs.
+     */
+    zsyncMinSize: number | null;
   };
   /** Seed and serve the demo origin and three demo mirrors. */
   demo: boolean;
@@ -186,7 +191,7 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
     selfMirror: '',
     publicUrl: '',
     fallback: { mirrors: [], countryVariable: '', continentVariable: '' },
-    formats: { linkHeaders: 5, aptLists: {}, stampSecret: '', torrentMinSize: 4 * 1024 * 1024, trackers: [], metalinkTorrent: false },
+    formats: { linkHeaders: 5, aptLists: {}, stampSecret: '', torrentMinSize: 4 * 1024 * 1024, trackers: [], metalinkTorrent: false, zsyncMinSize: 4 * 1024 * 1024 },
     demo: true,
   };
 }
@@ -231,7 +236,7 @@ export function mergeConfig(base: Config, file: Json, source: string): Config {
         }
         target[key] = value;
       } else if (current === null || typeof current === typeof value || value === null) {
-        if (value === null && current !== null && key !== 'asn' && key !== 'databaseUrl') {
+        if (value === null && current !== null && key !== 'asn' && key !== 'databaseUrl' && key !== 'zsyncMinSize') {
           throw new ConfigError(`${source}: "${at}" may not be null`);
         }
         target[key] = value;
@@ -281,6 +286,8 @@ function resolvePaths(c: Config, baseDir: string): Config {
   if (!Number.isInteger(c.formats.torrentMinSize) || c.formats.torrentMinSize < 0) {
     throw new ConfigError(`formats.torrentMinSize must be a whole number of bytes >= 0, got ${c.formats.torrentMinSize}`);
   }
+  const z = c.formats.zsyncMinSize;
+  if (z !== null && (!Number.isInteger(z) || z < 0)) throw new ConfigError(`formats.zsyncMinSize must be a whole number of bytes >= 0 or null, got ${z}`);
   for (const t of c.formats.trackers) {
     if (!/^(https?|udp|wss?):\/\/[^\s/?#]+[^\s]*$/.test(t)) {
       throw new ConfigError(`formats.trackers: "${t}" is no tracker URL; use http://, https:// or udp://host:port/announce`);

@@ -16,6 +16,7 @@ import type { ClientLocation, FileRow, Mirror } from '../core/types.ts';
 import { encodePath } from '../core/urls.ts';
 import { btAnswer, torrentLinks, type BtContext } from './bt-answer.ts';
 import { withMismatches } from './mismatches.ts';
+import { zsyncBody } from './zsync-answer.ts';
 import { redirectHeaders, type HeaderMap } from './link-headers.ts';
 import { hasOverrides, parseQuery, splitFormatSuffix, withSuffixFormat, type ClientOverrides, type RequestQuery } from './query.ts';
 import { renderAptList } from './render-apt.ts';
@@ -93,6 +94,8 @@ export interface DecideDeps {
   pieces?(row: FileRow): Promise<Pieces | null>;
   /** Mirrors whose copy the last scan found wrong (JSON, mirror list); none without it. */
   mismatches?(row: FileRow): Promise<Mismatch[]>;
+  /** The file's zsync control file without URL lines (made by the origin scan); null when there is none. */
+  zsync?(row: FileRow): Promise<Buffer | null>;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -294,6 +297,7 @@ async function extra<T>(fn: (() => Promise<T>) | undefined, none: T): Promise<T>
 async function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, fmt: FormatOptions, s: Selected): Promise<Decision> {
   const { row } = s;
   const notShown = s.holders.length - s.selection.ranked.length - s.selection.excluded.length;
+  if (q.format === 'zsync') return zsyncAnswer(deps, row, s.selection, ownUrl(req, deps, row.path));
   const wantsPieces = q.format !== 'json';
   const pieces = wantsPieces ? await extra(deps.pieces && (() => deps.pieces!(row)), null) : null;
   const own = ownUrl(req, deps, row.path);
@@ -354,6 +358,13 @@ async function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, f
     magnet: torrentLinks(bt)?.magnet ?? null,
   });
   return { t: 'body', status: 200, type: HTML_TYPE, body, h: PAGE_HEADERS };
+}
+
+async function zsyncAnswer(deps: DecideDeps, row: FileRow, selection: Selection, own: string | null): Promise<Decision> {
+  const stored = await extra(deps.zsync && (() => deps.zsync!(row)), null);
+  const a = zsyncBody(row, stored, selection.ranked.map((r) => r.url), own);
+  if (typeof a.body === 'string') return textBody(a.status, a.body);
+  return { t: 'bytes', status: 200, type: a.type, body: a.body, h: { 'Content-Disposition': attachment(`${baseName(row.path)}.zsync`) } };
 }
 
 /** Content-Disposition for a file name: plain ASCII as is, anything else also as RFC 6266/8187 filename*. */

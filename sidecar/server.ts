@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../core/config.ts';
-import { mismatchesOf, piecesOf } from '../core/db/file-extras.ts';
+import { mismatchesOf, piecesOf, zsyncOf } from '../core/db/file-extras.ts';
 import { filesByPaths } from '../core/db/files.ts';
 import { createPool, databaseUrl } from '../core/db/pool.ts';
 import { openGeoIp, type GeoIp } from '../core/geoip.ts';
@@ -149,6 +149,7 @@ function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: Mirror
     // Not cached: only Metalink, torrent, JSON and mirror list answers read them, one indexed query each.
     pieces: (row) => piecesOf(pool, row.id, row.sha256),
     mismatches: (row) => mismatchesOf(pool, row.id),
+    zsync: (row) => zsyncOf(pool, row.id, row.sha256),
   };
 }
 

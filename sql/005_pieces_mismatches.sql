@@ -24,3 +24,11 @@ CREATE TABLE file_mismatch (
   PRIMARY KEY (file_id, mirror_id)
 );
 CREATE INDEX file_mismatch_mirror_idx ON file_mismatch (mirror_id);
+
+-- zsync control files of origin files (formats.zsyncMinSize), made by the origin scan with Debian's zsyncmake,
+-- stored without URL lines: the sidecar adds the mirrors that suit each client. content as in file_pieces.
+CREATE TABLE file_zsync (
+  file_id  integer PRIMARY KEY REFERENCES file(id) ON DELETE CASCADE,
+  content  bytea NOT NULL,
+  control  bytea NOT NULL
+);

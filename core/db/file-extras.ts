@@ -20,6 +20,17 @@ export async function piecesOf(db: Db, fileId: number, sha256: string | null): P
   return { pieceSize: rows[0].piece_size, sha256: rows[0].sha256, sha1: rows[0].sha1 };
 }
 
+/** The stored zsync control file (no URL lines) of the content `sha256` names, or null. */
+export async function zsyncOf(db: Db, fileId: number, sha256: string | null): Promise<Buffer | null> {
+  if (sha256 === null) return null;
+  const { rows } = await db.query({
+    name: 'file_zsync_of',
+    text: `SELECT control FROM file_zsync WHERE file_id = $1 AND content = decode($2, 'hex')`,
+    values: [fileId, sha256],
+  });
+  return rows.length ? (rows[0].control as Buffer) : null;
+}
+
 export type MismatchReason = 'size' | 'older' | 'mtime';
 
 export interface Mismatch {

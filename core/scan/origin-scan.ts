@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { CopyWriter, copyText } from './copy-lines.ts';
 import { lockFileTable } from './file-lock.ts';
 import { HashError, hashOriginFile, type FileDigest, type HashName } from './hash-file.ts';
+import { makeOriginZsyncs, writeOriginZsyncs } from './origin-zsync.ts';
 import { normaliseSubtree } from './subtree.ts';
 import type { OriginScanResult } from './types.ts';
 import { walkOrigin, type WalkProblem } from './walk-origin.ts';
@@ -31,6 +32,8 @@ export interface OriginScanOptions {
    * far more often an unmounted disk or a wrong origin.root than a project that deleted everything.
    */
   allowEmpty?: boolean;
+  /** Make .zsync control files for hashed files of at least this size (formats.zsyncMinSize); null: none. */
+  zsyncMinSize?: number | null;
 }
 
 /** Hashed files written back per statement. */
@@ -88,7 +91,7 @@ export async function scanOrigin(pool: pg.Pool, opts: OriginScanOptions): Promis
   const client = await pool.connect();
   let broken = false;
   try {
-    await client.query('DROP TABLE IF EXISTS pg_temp.origin_listing, pg_temp.origin_tohash, pg_temp.origin_hashed');
+    await client.query('DROP TABLE IF EXISTS pg_temp.origin_listing, pg_temp.origin_tohash, pg_temp.origin_hashed, pg_temp.origin_zsync');
     await client.query('CREATE TEMP TABLE origin_listing (path text NOT NULL, size bigint NOT NULL, mtime bigint NOT NULL)');
     await client.query(`CREATE TEMP TABLE origin_tohash (n integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, path text NOT NULL)`);
     await client.query(`CREATE TEMP TABLE origin_hashed (path text NOT NULL, size bigint NOT NULL, mtime bigint NOT NULL,
@@ -132,6 +135,7 @@ export async function scanOrigin(pool: pg.Pool, opts: OriginScanOptions): Promis
     if (gone.length) await client.query('DELETE FROM origin_listing WHERE path = ANY($1::text[])', [gone]);
     result.files = Number((await client.query('SELECT count(*) AS n FROM origin_listing')).rows[0].n);
     await client.query('ANALYZE origin_hashed');
+    await makeOriginZsyncs(client, realRoot, opts.zsyncMinSize ?? null, warn);
 
     // 4. Write back, serialised with mirror scans so none judges copies against a row being rewritten.
     await client.query('BEGIN');
@@ -188,6 +192,7 @@ export async function scanOrigin(pool: pg.Pool, opts: OriginScanOptions): Promis
          WHERE (p.content, p.piece_size, p.sha256, p.sha1) IS DISTINCT FROM
                (EXCLUDED.content, EXCLUDED.piece_size, EXCLUDED.sha256, EXCLUDED.sha1)`,
       );
+      await writeOriginZsyncs(client);
       const removed = await client.query(
         `DELETE FROM file f
          WHERE starts_with(f.path, $1)
@@ -204,7 +209,7 @@ export async function scanOrigin(pool: pg.Pool, opts: OriginScanOptions): Promis
   } finally {
     if (!broken) {
       await client
-        .query('DROP TABLE IF EXISTS pg_temp.origin_listing, pg_temp.origin_tohash, pg_temp.origin_hashed')
+        .query('DROP TABLE IF EXISTS pg_temp.origin_listing, pg_temp.origin_tohash, pg_temp.origin_hashed, pg_temp.origin_zsync')
         .catch(() => (broken = true));
     }
     client.release(broken);

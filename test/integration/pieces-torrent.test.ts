@@ -19,6 +19,9 @@ import { waitFor } from '../helpers/wait.ts';
 let stack: TestStack;
 const S = () => stack;
 const BIG = '/pub/pieces/big.bin';
+/** Held by demo-de and demo-jp only (good copies): the zsync test. */
+const ZFILE = '/pub/pieces/z.bin';
+const ZCONTENT = deterministicBytes('zsync new', 2 * 1024 * 1024 + 777);
 const PIECE = 256 * 1024;
 const SIZE = 6 * 1024 * 1024 + 12345;
 const PIECES = Math.ceil(SIZE / PIECE);
@@ -68,9 +71,16 @@ describe('piece hashes and torrents', () => {
     put(mirrorRoot('demo-de'), BIG, CONTENT);
     put(mirrorRoot('demo-jp'), BIG, CONTENT);
     put(mirrorRoot(CORRUPT_ON), BIG, corrupt);
+    put(stack.config.origin.root, ZFILE, ZCONTENT);
+    put(mirrorRoot('demo-de'), ZFILE, ZCONTENT);
+    put(mirrorRoot('demo-jp'), ZFILE, ZCONTENT);
     // The real origin scan computes the pieces; the three mirrors are then said to hold the file.
-    await scanOrigin(stack.pool, { root: stack.config.origin.root });
+    await scanOrigin(stack.pool, { root: stack.config.origin.root, zsyncMinSize: 1024 * 1024 });
     await stack.pool.query(`UPDATE file SET mirrors = (SELECT array_agg(id ORDER BY id)::smallint[] FROM mirror) WHERE path = $1`, [BIG]);
+    await stack.pool.query(
+      `UPDATE file SET mirrors = (SELECT array_agg(id ORDER BY id)::smallint[] FROM mirror WHERE identifier IN ('demo-de', 'demo-jp')) WHERE path = $1`,
+      [ZFILE],
+    );
     await waitFor(async () => (await request(`${stack.base}${BIG}?json`, { headers: { 'X-Forwarded-For': FROM_US } })).body.includes('demo-jp'), 'mirrors visible');
   });
   after(async () => {
@@ -163,5 +173,34 @@ describe('piece hashes and torrents', () => {
     const text = fs.readFileSync(log, 'latin1');
     assert.match(text, new RegExp(`Host: 127\\.0\\.0\\.3:${stack.mirrorPort}`));
     assert.match(text, /Chunk checksum validation failed/, 'a piece from the corrupt web seed was thrown away');
+  }));
+
+  test('.zsync: made by the origin scan, the mirrors as URLs; a real zsync client updates an old copy from a mirror', TIMEOUT, withLogs(S, async () => {
+    const control = await request(`${stack.base}${ZFILE}.zsync`, { headers: { 'X-Forwarded-For': FROM_US } });
+    assert.equal(control.status, 200);
+    assert.equal(control.headers['content-type'], 'application/x-zsync');
+    const header = control.bytes.subarray(0, control.bytes.indexOf('\n\n')).toString('utf8');
+    assert.match(header, new RegExp(`^Length: ${ZCONTENT.length}$`, 'm'));
+    const urls = [...header.matchAll(/^URL: (.*)$/gm)].map((m) => m[1]).sort();
+    assert.deepEqual(urls, [`http://127.0.0.2:${stack.mirrorPort}${ZFILE}`, `http://127.0.0.4:${stack.mirrorPort}${ZFILE}`]);
+    // Below formats.zsyncMinSize: none.
+    assert.equal((await request(`${stack.base}/pub/README.txt.zsync`)).status, 404);
+
+    // The old copy: the new content with a stretch in the middle rewritten and a tail missing.
+    const dir = workDir('zsync');
+    const old = Buffer.from(ZCONTENT.subarray(0, ZCONTENT.length - 100_000));
+    deterministicBytes('zsync old', 300_000).copy(old, 700_000);
+    fs.writeFileSync(path.join(dir, 'old.bin'), old);
+    const out = path.join(dir, 'z.bin');
+    const r = await run('zsync', ['-q', '-i', path.join(dir, 'old.bin'), '-o', out, `${stack.base}${ZFILE}.zsync`]);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(sha256(fs.readFileSync(out)), sha256(ZCONTENT));
+    // The mirrors were asked for byte ranges (206) of what the old copy lacked, far less than the whole file.
+    const ranges = fs.readFileSync(stack.redirector.nginx.accessLog, 'utf8').split('\n')
+      .filter((l) => l.includes('"GET /pub/pieces/z.bin HTTP/1.1"'));
+    assert.ok(ranges.length > 0, 'zsync fetched from the mirrors');
+    for (const l of ranges) assert.match(l, /" 206 \d+ /, l);
+    const fetched = ranges.reduce((n, l) => n + Number(/" 206 (\d+) /.exec(l)![1]), 0);
+    assert.ok(fetched < ZCONTENT.length / 2, `fetched ${fetched} of ${ZCONTENT.length} bytes`);
   }));
 });

@@ -18,12 +18,12 @@ function withFile(content: unknown): string {
 }
 
 test('formats: defaults are 5 Link headers, no apt lists, no stamps', () => {
-  assert.deepEqual(loadConfig(null, {}).formats, { linkHeaders: 5, aptLists: {}, stampSecret: '', torrentMinSize: 4 * 1024 * 1024, trackers: [], metalinkTorrent: false });
+  assert.deepEqual(loadConfig(null, {}).formats, { linkHeaders: 5, aptLists: {}, stampSecret: '', torrentMinSize: 4 * 1024 * 1024, trackers: [], metalinkTorrent: false, zsyncMinSize: 4 * 1024 * 1024 });
 });
 
 test('formats: settings from a file', () => {
   const formats = { linkHeaders: 3, aptLists: { '/debian.list': '/debian/', '/mirrors/ubuntu.txt': '/ubuntu/' }, stampSecret: 'k',
-    torrentMinSize: 0, trackers: ['udp://tracker.example.org:6969/announce', 'https://t.example.org/announce'], metalinkTorrent: true };
+    torrentMinSize: 0, trackers: ['udp://tracker.example.org:6969/announce', 'https://t.example.org/announce'], metalinkTorrent: true, zsyncMinSize: null };
   assert.deepEqual(loadConfig(withFile({ formats }), {}).formats, formats);
 });
 
