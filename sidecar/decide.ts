@@ -15,6 +15,7 @@ import { appendStamp, signStamp } from '../core/stamp.ts';
 import type { ClientLocation, FileRow, Mirror } from '../core/types.ts';
 import { encodePath } from '../core/urls.ts';
 import { btAnswer, torrentLinks, type BtContext } from './bt-answer.ts';
+import { attachment } from './content-disposition.ts';
 import { withMismatches } from './mismatches.ts';
 import { zsyncBody } from './zsync-answer.ts';
 import { redirectHeaders, type HeaderMap } from './link-headers.ts';
@@ -361,17 +362,8 @@ async function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, f
 }
 
 async function zsyncAnswer(deps: DecideDeps, row: FileRow, selection: Selection, own: string | null): Promise<Decision> {
-  const stored = await extra(deps.zsync && (() => deps.zsync!(row)), null);
-  const a = zsyncBody(row, stored, selection.ranked.map((r) => r.url), own);
-  if (typeof a.body === 'string') return textBody(a.status, a.body);
-  return { t: 'bytes', status: 200, type: a.type, body: a.body, h: { 'Content-Disposition': attachment(`${baseName(row.path)}.zsync`) } };
-}
-
-/** Content-Disposition for a file name: plain ASCII as is, anything else also as RFC 6266/8187 filename*. */
-function attachment(name: string): string {
-  if (/^[\x20-\x7e]+$/.test(name) && !/["\\]/.test(name)) return `attachment; filename="${name}"`;
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+  const a = zsyncBody(row, await extra(deps.zsync && (() => deps.zsync!(row)), null), selection.ranked.map((r) => r.url), own);
+  return typeof a.body === 'string' ? textBody(a.status, a.body) : { t: 'bytes', status: 200, type: a.type, body: a.body, h: { 'Content-Disposition': attachment(`${baseName(row.path)}.zsync`) } };
 }
 
 /**
