@@ -132,6 +132,20 @@ export interface Config {
      * S = hex HMAC-SHA256(secret, decimal T immediately followed by the origin path), see core/stamp.ts.
      */
     stampSecret: string;
+    /** Files of at least this many bytes get a .torrent, .magnet and .btih (mirrors as web seeds); 0: every file. */
+    torrentMinSize: number;
+    /** Announce URLs written into torrents and magnet links, in order; none: trackerless, served by web seeds. */
+    trackers: string[];
+    /**
+     * Name the .torrent and magnet link in Metalinks too (v4 metaurl, 3.0 url type="bittorrent"/"magnet"). Off by
+     * default: aria2 then switches to BitTorrent, and with its default seed ratio a plain `aria2c URL` never exits.
+     */
+    metalinkTorrent: boolean;
+    /**
+     * The origin scan makes a .zsync control file (Debian's zsyncmake) for every file of at least this many bytes
+     * whose content it reads; null: none. The sidecar answers "x.iso.zsync" with the client's best mirrors as URLs.
+     */
+    zsyncMinSize: number | null;
   };
   /** Seed and serve the demo origin and three demo mirrors. */
   demo: boolean;
@@ -177,7 +191,7 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
     selfMirror: '',
     publicUrl: '',
     fallback: { mirrors: [], countryVariable: '', continentVariable: '' },
-    formats: { linkHeaders: 5, aptLists: {}, stampSecret: '' },
+    formats: { linkHeaders: 5, aptLists: {}, stampSecret: '', torrentMinSize: 4 * 1024 * 1024, trackers: [], metalinkTorrent: false, zsyncMinSize: 4 * 1024 * 1024 },
     demo: true,
   };
 }
@@ -222,7 +236,7 @@ export function mergeConfig(base: Config, file: Json, source: string): Config {
         }
         target[key] = value;
       } else if (current === null || typeof current === typeof value || value === null) {
-        if (value === null && current !== null && key !== 'asn' && key !== 'databaseUrl') {
+        if (value === null && current !== null && key !== 'asn' && key !== 'databaseUrl' && key !== 'zsyncMinSize') {
           throw new ConfigError(`${source}: "${at}" may not be null`);
         }
         target[key] = value;
@@ -268,6 +282,16 @@ function resolvePaths(c: Config, baseDir: string): Config {
   }
   if (!Number.isInteger(c.formats.linkHeaders) || c.formats.linkHeaders < 0) {
     throw new ConfigError(`formats.linkHeaders must be a whole number >= 0, got ${c.formats.linkHeaders}`);
+  }
+  if (!Number.isInteger(c.formats.torrentMinSize) || c.formats.torrentMinSize < 0) {
+    throw new ConfigError(`formats.torrentMinSize must be a whole number of bytes >= 0, got ${c.formats.torrentMinSize}`);
+  }
+  const z = c.formats.zsyncMinSize;
+  if (z !== null && (!Number.isInteger(z) || z < 0)) throw new ConfigError(`formats.zsyncMinSize must be a whole number of bytes >= 0 or null, got ${z}`);
+  for (const t of c.formats.trackers) {
+    if (!/^(https?|udp|wss?):\/\/[^\s/?#]+[^\s]*$/.test(t)) {
+      throw new ConfigError(`formats.trackers: "${t}" is no tracker URL; use http://, https:// or udp://host:port/announce`);
+    }
   }
   for (const h of c.scan.originHashes) {
     if (!['sha256', 'sha1', 'md5'].includes(h)) throw new ConfigError(`scan.originHashes: unknown hash "${h}" (use sha256, sha1, md5)`);

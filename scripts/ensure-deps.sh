@@ -26,6 +26,7 @@ if [ "$what" = test ]; then
   need[mmdb-bin]=/usr/bin/mmdblookup
   need[njs]=/usr/bin/njs
   need[aria2]=/usr/bin/aria2c
+  need[zsync]=/usr/bin/zsyncmake
 fi
 if [ "$what" = bench ]; then
   need[postgresql]=/usr/lib/postgresql

@@ -7,11 +7,17 @@
 import { continentOf } from '../core/continents.ts';
 import type { GeoIp } from '../core/geoip.ts';
 import { localDeliveryReason, type LocalDeliveryRules } from '../core/local-delivery.ts';
+import type { Mismatch } from '../core/db/file-extras.ts';
 import { originPathProblem } from '../core/paths.ts';
+import type { Pieces } from '../core/scan/pieces.ts';
 import { selectMirrors, type Selection, type SelectionOptions } from '../core/selection.ts';
 import { appendStamp, signStamp } from '../core/stamp.ts';
 import type { ClientLocation, FileRow, Mirror } from '../core/types.ts';
 import { encodePath } from '../core/urls.ts';
+import { btAnswer, torrentLinks, type BtContext } from './bt-answer.ts';
+import { attachment } from './content-disposition.ts';
+import { withMismatches } from './mismatches.ts';
+import { zsyncBody } from './zsync-answer.ts';
 import { redirectHeaders, type HeaderMap } from './link-headers.ts';
 import { hasOverrides, parseQuery, splitFormatSuffix, withSuffixFormat, type ClientOverrides, type RequestQuery } from './query.ts';
 import { renderAptList } from './render-apt.ts';
@@ -32,7 +38,9 @@ export type Decision =
   /** url: where the directory lives, with the trailing slash and the client's query. */
   | { t: 'dir'; url: string }
   | { t: 'notfound' }
-  | { t: 'body'; status: number; type: string; body: string; h?: HeaderMap };
+  | { t: 'body'; status: number; type: string; body: string; h?: HeaderMap }
+  /** A body that is no text (a .torrent). */
+  | { t: 'bytes'; status: number; type: string; body: Buffer; h?: HeaderMap };
 
 export interface DecideRequest {
   path: string;
@@ -56,6 +64,11 @@ export interface FormatOptions {
   aptLists: Record<string, string>;
   /** '' or the secret redirect URLs are stamped with (core/stamp.ts). */
   stampSecret: string;
+  /** Files of at least this size get torrents; default 4 MiB. */
+  torrentMinSize: number;
+  trackers: string[];
+  /** Name the torrent in Metalinks (formats.metalinkTorrent); default no. */
+  metalinkTorrent: boolean;
 }
 
 export interface DecideDeps {
@@ -87,6 +100,12 @@ export interface DecideDeps {
   selfMirror?: string;
   /** "https://download.example.org": the redirector's own links (Metalink, describedby) use it, not the Host header. */
   publicUrl?: string;
+  /** The file's piece hashes (Metalink, torrents), fetched only for those answers; none known without it. */
+  pieces?(row: FileRow): Promise<Pieces | null>;
+  /** Mirrors whose copy the last scan found wrong (JSON, mirror list); none without it. */
+  mismatches?(row: FileRow): Promise<Mismatch[]>;
+  /** The file's zsync control file without URL lines (made by the origin scan); null when there is none. */
+  zsync?(row: FileRow): Promise<Buffer | null>;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -108,7 +127,14 @@ function textBody(status: number, body: string): Decision {
 
 function formats(deps: DecideDeps): FormatOptions {
   const f = deps.formats ?? {};
-  return { linkHeaders: f.linkHeaders ?? 5, aptLists: f.aptLists ?? {}, stampSecret: f.stampSecret ?? '' };
+  return {
+    linkHeaders: f.linkHeaders ?? 5,
+    aptLists: f.aptLists ?? {},
+    stampSecret: f.stampSecret ?? '',
+    torrentMinSize: f.torrentMinSize ?? 4 * 1024 * 1024,
+    trackers: f.trackers ?? [],
+    metalinkTorrent: f.metalinkTorrent ?? false,
+  };
 }
 
 /** Where the client is, after ?ip=, ?country= and ?as= (when they are honoured). */
@@ -179,7 +205,8 @@ async function decideFor(req: DecideRequest, deps: DecideDeps, trace?: DecisionT
   const fmt = formats(deps);
   // An apt list is no file: recognise it before the file table is asked.
   if (Object.hasOwn(fmt.aptLists, req.path)) return aptList(req, deps, fmt.aptLists[req.path]);
-  let q = parseQuery(req.query, req.accept);
+  // A ranged request wants bytes of the file: aria2 sends its Metalink Accept on those too, and must get the file.
+  let q = parseQuery(req.query, req.range === '' ? req.accept : '');
 
   let row: FileRow | null;
   try {
@@ -241,7 +268,7 @@ async function decideFor(req: DecideRequest, deps: DecideDeps, trace?: DecisionT
   );
 
   if (q.format === 'redirect') return redirect(req, deps, row, selection, holders, fmt);
-  return rendered(req, deps, q, { row, client, selection, holders, local, overridden: honourOverrides && hasOverrides(q.overrides) });
+  return rendered(req, deps, q, fmt, { row, client, selection, holders, local, overridden: honourOverrides && hasOverrides(q.overrides) });
 }
 
 function redirect(req: DecideRequest, deps: DecideDeps, row: FileRow, selection: Selection, holders: Mirror[], fmt: FormatOptions): Decision {
@@ -274,9 +301,41 @@ interface Selected {
   overridden: boolean;
 }
 
-/** The non-redirect answers built from one selection: JSON, Metalink v4 and 3.0, the mirror list page. */
-function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, s: Selected): Decision {
-  const { row, selection } = s;
+/** Pieces and mismatches are extras: an answer without them beats no answer when the database stumbles. */
+async function extra<T>(fn: (() => Promise<T>) | undefined, none: T): Promise<T> {
+  try {
+    return fn ? await fn() : none;
+  } catch {
+    return none;
+  }
+}
+
+/**
+ * The non-redirect answers built from one selection: JSON, Metalink v4 and 3.0, torrents, the mirror list page.
+ * The extras beside the file row are read here, for these answers only.
+ */
+async function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, fmt: FormatOptions, s: Selected): Promise<Decision> {
+  const { row } = s;
+  const notShown = s.holders.length - s.selection.ranked.length - s.selection.excluded.length;
+  if (q.format === 'zsync') return zsyncAnswer(deps, row, s.selection, ownUrl(req, deps, row.path));
+  const wantsPieces = q.format !== 'json';
+  const pieces = wantsPieces ? await extra(deps.pieces && (() => deps.pieces!(row)), null) : null;
+  const own = ownUrl(req, deps, row.path);
+  const bt: BtContext = {
+    row,
+    pieces,
+    mirrorUrls: s.selection.ranked.map((r) => r.url),
+    ownUrl: own,
+    settings: { minSize: fmt.torrentMinSize, trackers: fmt.trackers },
+  };
+  if (q.format === 'torrent' || q.format === 'magnet' || q.format === 'btih') {
+    const a = btAnswer(q.format, bt);
+    if (typeof a.body === 'string') return { t: 'body', status: a.status, type: a.type, body: a.body };
+    return { t: 'bytes', status: a.status, type: a.type, body: a.body, h: { 'Content-Disposition': attachment(a.disposition ?? 'file.torrent') } };
+  }
+  const shown = q.format === 'json' || q.format === 'mirrorlist';
+  const mismatches = shown ? await extra(deps.mismatches && (() => deps.mismatches!(row)), []) : [];
+  const selection = withMismatches(s.selection, mismatches, deps.mirror);
   if (q.format === 'json') {
     const body = renderJsonAnswer({
       file: row,
@@ -289,13 +348,14 @@ function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, s: Sele
     return { t: 'body', status: 200, type: JSON_TYPE, body };
   }
   if (q.format === 'meta4' || q.format === 'metalink') {
-    const own = ownUrl(req, deps, row.path);
     const v4 = q.format === 'meta4';
     const input = {
       file: row,
       sources: selection.ranked.map((r) => ({ url: r.url, country: r.mirror.country })),
       originUrl: own,
       selfUrl: own === null ? null : `${own}${v4 ? '.meta4' : '.metalink'}`,
+      pieces,
+      torrent: fmt.metalinkTorrent ? torrentLinks(bt) : null,
     };
     const name = `${baseName(row.path)}${v4 ? '.meta4' : '.metalink'}`;
     return {
@@ -307,7 +367,6 @@ function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, s: Sele
       h: { 'Content-Disposition': attachment(name) },
     };
   }
-  const notShown = s.holders.length - selection.ranked.length - selection.excluded.length;
   const body = renderMirrorListHtml({
     file: row,
     client: s.client,
@@ -316,15 +375,14 @@ function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, s: Sele
     localDelivery: s.local,
     notShown,
     attribution: deps.geo.attribution,
+    magnet: torrentLinks(bt)?.magnet ?? null,
   });
   return { t: 'body', status: 200, type: HTML_TYPE, body, h: PAGE_HEADERS };
 }
 
-/** Content-Disposition for a file name: plain ASCII as is, anything else also as RFC 6266/8187 filename*. */
-function attachment(name: string): string {
-  if (/^[\x20-\x7e]+$/.test(name) && !/["\\]/.test(name)) return `attachment; filename="${name}"`;
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+async function zsyncAnswer(deps: DecideDeps, row: FileRow, selection: Selection, own: string | null): Promise<Decision> {
+  const a = zsyncBody(row, await extra(deps.zsync && (() => deps.zsync!(row)), null), selection.ranked.map((r) => r.url), own);
+  return typeof a.body === 'string' ? textBody(a.status, a.body) : { t: 'bytes', status: 200, type: a.type, body: a.body, h: { 'Content-Disposition': attachment(`${baseName(row.path)}.zsync`) } };
 }
 
 /**

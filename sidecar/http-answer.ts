@@ -13,7 +13,7 @@ export const ORIGIN_LOCATION = '/_mirrorlane/origin';
 export interface HttpAnswer {
   status: number;
   headers: Record<string, string | string[] | number>;
-  body: string;
+  body: string | Buffer;
 }
 
 const TEXT_TYPE = 'text/plain; charset=utf-8';
@@ -51,6 +51,7 @@ export function httpAnswer(d: Decision, path: string): HttpAnswer {
       // The page repeats the path: never let a browser read it as anything but text.
       return { status: 404, headers: { 'Content-Type': TEXT_TYPE, 'X-Content-Type-Options': 'nosniff' }, body: `Not found: ${path}\n` };
     case 'body':
+    case 'bytes':
       return { status: d.status, headers: { ...d.h, 'Content-Type': d.type }, body: d.body };
   }
 }

@@ -6,9 +6,11 @@ import { addressEnd } from '../core/ip.ts';
 
 /**
  * redirect: the download itself. json: the JSON answer (also ?mirrorlist&json). meta4/metalink: Metalink v4 (RFC
- * 5854) / 3.0. mirrorlist: the HTML page. sha256/sha1/md5: one line as sha256sum prints it.
+ * 5854) / 3.0. mirrorlist: the HTML page. sha256/sha1/md5: one line as sha256sum prints it. torrent/magnet/btih:
+ * the .torrent with the mirrors as web seeds, its magnet link, its info hash. zsync: the zsync control file.
  */
-export type AnswerFormat = 'redirect' | 'json' | 'meta4' | 'metalink' | 'mirrorlist' | 'sha256' | 'sha1' | 'md5';
+export type AnswerFormat =
+  | 'redirect' | 'json' | 'meta4' | 'metalink' | 'mirrorlist' | 'sha256' | 'sha1' | 'md5' | 'torrent' | 'magnet' | 'btih' | 'zsync';
 
 export interface ClientOverrides {
   country: string | null;
@@ -28,7 +30,7 @@ export interface RequestQuery {
 const COUNTRY = /^[A-Za-z]{2}$/;
 
 /** Query arguments that name a format, in the order they win when several are given. */
-const FORMAT_ARGS: readonly AnswerFormat[] = ['meta4', 'metalink', 'mirrorlist', 'sha256', 'sha1', 'md5'];
+const FORMAT_ARGS: readonly AnswerFormat[] = ['meta4', 'metalink', 'mirrorlist', 'sha256', 'sha1', 'md5', 'torrent', 'magnet', 'btih', 'zsync'];
 
 /**
  * Suffixes that name a format of the file without them ("/pub/x.iso.meta4"). Only used when the full path is
@@ -41,6 +43,10 @@ const SUFFIXES: readonly [string, AnswerFormat][] = [
   ['.sha256', 'sha256'],
   ['.sha1', 'sha1'],
   ['.md5', 'md5'],
+  ['.torrent', 'torrent'],
+  ['.magnet', 'magnet'],
+  ['.btih', 'btih'],
+  ['.zsync', 'zsync'],
 ];
 
 /** "/pub/x.iso.meta4" → { path: "/pub/x.iso", format: "meta4" }; null when no known suffix ends a file name. */

@@ -1,6 +1,7 @@
 // Metalink documents for one file: Metalink/XML v4 (RFC 5854, .meta4) and Metalink 3.0 (.metalink, which dnf and
 // older download managers read). Pure; XML is built with fast-xml-parser's XMLBuilder, which escapes every value.
 import { XMLBuilder } from 'fast-xml-parser';
+import { splitDigests, type Pieces } from '../core/scan/pieces.ts';
 import type { FileRow } from '../core/types.ts';
 
 export const META4_TYPE = 'application/metalink4+xml';
@@ -24,6 +25,10 @@ export interface MetalinkInput {
   originUrl: string | null;
   /** This document's own URL, so a client can fetch a fresh copy (origin dynamic="true"); null when unknown. */
   selfUrl: string | null;
+  /** Piece hashes of the file's current content (RFC 5854 4.1.2.4): a client can tell which source sent bad bytes. */
+  pieces?: Pieces | null;
+  /** The file's .torrent and magnet link, when the file has one (formats.torrentMinSize). */
+  torrent?: { url: string | null; magnet: string } | null;
 }
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@_', format: true, suppressBooleanAttributes: false });
@@ -62,7 +67,19 @@ export function renderMeta4(a: MetalinkInput): string {
   const metalink: Record<string, unknown> = { '@_xmlns': META4_NS, generator: GENERATOR };
   if (a.selfUrl !== null) metalink.origin = { '@_dynamic': 'true', '#text': a.selfUrl };
   metalink.published = rfc3339(a.file.mtime);
-  metalink.file = { '@_name': baseName(a.file.path), size: a.file.size, hash: hashes, url: urls };
+  const file: Record<string, unknown> = { '@_name': baseName(a.file.path), size: a.file.size, hash: hashes };
+  if (a.pieces) {
+    file.pieces = { '@_length': a.pieces.pieceSize, '@_type': 'sha-256', hash: splitDigests(a.pieces.sha256, 32) };
+  }
+  file.url = urls;
+  if (a.torrent) {
+    // The metainfo files of the same content (RFC 5854 4.2.9): the .torrent, and the magnet link as a second way in.
+    const metaurls: Record<string, string>[] = [];
+    if (a.torrent.url !== null) metaurls.push({ '@_mediatype': 'torrent', '#text': a.torrent.url });
+    metaurls.push({ '@_mediatype': 'torrent', '#text': a.torrent.magnet });
+    file.metaurl = metaurls;
+  }
+  metalink.file = file;
   return builder.build({ '?xml': DECLARATION, metalink });
 }
 
@@ -86,7 +103,23 @@ export function renderMetalink3(a: MetalinkInput): string {
   // Metalink 3.0 dates are RFC 822.
   metalink['@_pubdate'] = new Date(a.file.mtime * 1000).toUTCString();
   const file: Record<string, unknown> = { '@_name': baseName(a.file.path), size: a.file.size };
-  if (hashes.length > 0) file.verification = { hash: hashes };
+  const verification: Record<string, unknown> = {};
+  if (hashes.length > 0) verification.hash = hashes;
+  if (a.pieces) {
+    verification.pieces = {
+      '@_length': a.pieces.pieceSize,
+      '@_type': 'sha1',
+      hash: splitDigests(a.pieces.sha1, 20).map((h, i) => ({ '@_piece': i, '#text': h })),
+    };
+  }
+  if (Object.keys(verification).length > 0) file.verification = verification;
+  if (a.torrent) {
+    // Metalink 3.0 names other kinds of resource by type: the .torrent and the magnet link, ahead of the mirrors.
+    const extra: Record<string, string | number>[] = [];
+    if (a.torrent.url !== null) extra.push({ '@_type': 'bittorrent', '@_preference': 100, '#text': a.torrent.url });
+    extra.push({ '@_type': 'magnet', '@_preference': 100, '#text': a.torrent.magnet });
+    urls.unshift(...extra);
+  }
   file.resources = { url: urls };
   metalink.files = { file };
   return builder.build({ '?xml': DECLARATION, metalink });

@@ -20,6 +20,8 @@ export interface MirrorListInput {
   /** Usable mirrors left out by the length cap of the ranked list. */
   notShown: number;
   attribution: string[];
+  /** The file's magnet link when it has a torrent (formats.torrentMinSize). */
+  magnet?: string | null;
 }
 
 
@@ -69,7 +71,7 @@ footer{margin-top:2rem;font-size:.8rem;color:#71717a}
 @media (prefers-color-scheme:dark){body{background:#18181b;color:#e4e4e7}a{color:#93c5fd}h2{border-color:#3f3f46}th,td{border-color:#3f3f46}th,h3,small,.note{color:#a1a1aa}.badge{background:#14532d;color:#dcfce7}}
 `;
 
-function fileSection(f: FileRow): string {
+function fileSection(f: FileRow, magnet: string | null): string {
   const name = baseName(f.path);
   // "./" keeps a name with a colon from reading as a URL scheme.
   const rel = `./${encodePath(name).slice(1)}`;
@@ -90,6 +92,12 @@ function fileSection(f: FileRow): string {
     'Metalink',
     `<a href="${escapeHtml(`${rel}.meta4`)}">${escapeHtml(name)}.meta4</a> (v4) · <a href="${escapeHtml(`${rel}.metalink`)}">${escapeHtml(name)}.metalink</a> (3.0)`,
   ]);
+  if (magnet !== null && magnet.startsWith('magnet:?')) {
+    rows.push([
+      'BitTorrent',
+      `<a href="${escapeHtml(`${rel}.torrent`)}">${escapeHtml(name)}.torrent</a> · <a href="${escapeHtml(magnet)}">magnet link</a> · <a href="${escapeHtml(`${rel}.btih`)}">.btih</a>`,
+    ]);
+  }
   return `<h2>File</h2>\n<dl>\n${rows.map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${v}</dd>`).join('\n')}\n</dl>`;
 }
 
@@ -172,7 +180,7 @@ export function renderMirrorListHtml(a: MirrorListInput): string {
 </head>
 <body>
 <h1>${escapeHtml(name)}</h1>
-${fileSection(a.file)}
+${fileSection(a.file, a.magnet ?? null)}
 ${clientSection(a.client, a.overridden)}
 ${mirrorsSection(a)}
 ${excludedSection(a.selection)}

@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import type pg from 'pg';
 import type { Config } from '../core/config.ts';
+import { mismatchesOf, piecesOf, zsyncOf } from '../core/db/file-extras.ts';
 import { filesByPaths } from '../core/db/files.ts';
 import { schemaProblem } from '../core/db/migrate.ts';
 import { createPool, databaseUrl } from '../core/db/pool.ts';
@@ -114,7 +116,7 @@ async function bindSocket(server: http.Server, socket: string, replace: boolean)
 }
 
 /** What decide() needs from this process: caches, the mirror table, and the settings that may change live. */
-function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: MirrorTable, lookups: FileRowBatcher): DecideDeps {
+function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: MirrorTable, lookups: FileRowBatcher, pool: pg.Pool): DecideDeps {
   const origin = new OriginGate(config.origin.root);
   return {
     async fileRow(p) {
@@ -138,6 +140,10 @@ function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: Mirror
     aptReleaseFiles: aptReleaseFilesFn(config.origin.root),
     selfMirror: config.selfMirror,
     publicUrl: config.publicUrl,
+    // Not cached: only Metalink, torrent, JSON and mirror list answers read them, one indexed query each.
+    pieces: (row) => piecesOf(pool, row.id, row.sha256),
+    mismatches: (row) => mismatchesOf(pool, row.id),
+    zsync: (row) => zsyncOf(pool, row.id, row.sha256),
   };
 }
 
@@ -161,7 +167,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   const mirrors = new MirrorTable(url, pool, { onFilesChanged: () => cache.clear(), log });
   await mirrors.start();
   const stats = new SidecarStats({ pool, mirrors, cache, log });
-  let deps = buildDeps(config, geo, cache, mirrors, lookups);
+  let deps = buildDeps(config, geo, cache, mirrors, lookups, pool);
   let current = config;
   /** Set while stopping: answers carry Connection: close so nginx opens its next connection elsewhere. */
   let draining = false;
@@ -301,7 +307,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
         old.close();
       }
       current = next;
-      deps = buildDeps(next, geo, cache, mirrors, lookups);
+      deps = buildDeps(next, geo, cache, mirrors, lookups, pool);
       log('configuration reloaded');
     },
     async close() {

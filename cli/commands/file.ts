@@ -3,6 +3,7 @@
 // "*" and "?"; "*" also matches "/". Quote it so the shell does not expand it.
 import type { Command } from 'commander';
 import { globToLike, hasWildcard, normaliseFilePattern, parseInteger } from '../../core/cli-parse.ts';
+import { mismatchesOfFiles, mismatchText } from '../../core/db/file-extras.ts';
 import { addMirrorToFiles, countFiles, deleteFiles, fileByPath, listFiles, removeMirrorFromFiles, upsertFile } from '../../core/db/files.ts';
 import { listMirrors } from '../../core/db/mirrors.ts';
 import { describeOriginFile, OriginFileError } from '../../core/origin-file.ts';
@@ -60,8 +61,11 @@ async function ls(ctx: CliContext, pattern: string | undefined, opts: { mirror?:
     const total = await countFiles(db, like, holder?.id ?? null);
     if (total > limit) ctx.warn(`showing the first ${limit} of ${total} files: use --limit 0 for all, or a narrower PATTERN`);
   }
+  // The copies the last scans did not count, with why: an operator can see why a mirror gets no traffic.
+  const mismatches = await mismatchesOfFiles(db, files.map((f) => f.id));
+  const wrong = (id: number) => mismatches.get(id) ?? [];
   if (opts.json) {
-    ctx.json(files.map((f) => ({ ...f, mirrors: identifiers(f.mirrors) })));
+    ctx.json(files.map((f) => ({ ...f, mirrors: identifiers(f.mirrors), excluded: wrong(f.id).map((x) => ({ identifier: x.mirror, reason: mismatchText(x.reason) })) })));
     return;
   }
   if (!files.length) {
@@ -69,8 +73,11 @@ async function ls(ctx: CliContext, pattern: string | undefined, opts: { mirror?:
     return;
   }
   ctx.table(
-    ['path', 'size', 'mtime', 'mirrors'],
-    files.map((f) => [f.path, formatBytes(f.size), formatMtime(f.mtime), identifiers(f.mirrors).join(' ')]),
+    ['path', 'size', 'mtime', 'mirrors', 'not counted'],
+    files.map((f) => [
+      f.path, formatBytes(f.size), formatMtime(f.mtime), identifiers(f.mirrors).join(' '),
+      wrong(f.id).map((x) => `${x.mirror} (${mismatchText(x.reason)})`).join(', '),
+    ]),
   );
 }
 

@@ -33,6 +33,7 @@ async function scan(ctx: CliContext, opts: ScanOpts): Promise<void> {
       root: config.origin.root,
       subtree: opts.dir,
       hashes: config.scan.originHashes,
+      zsyncMinSize: config.formats.zsyncMinSize,
       onWarning: (line) => ctx.warn(`warning: ${line}`),
       allowEmpty: opts.allowEmpty === true,
     });

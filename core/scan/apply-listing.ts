@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { OutdatedRule } from '../file-currency.ts';
 import { CopyWriter, copyText } from './copy-lines.ts';
 import { lockFileTable } from './file-lock.ts';
+import { recordMismatches } from './record-mismatches.ts';
 import { normaliseSubtree } from './subtree.ts';
 import type { ApplyOptions, ApplyResult, ListedFile } from './types.ts';
 
@@ -151,6 +152,7 @@ export async function applyMirrorListing(
          SELECT count(*) FILTER (WHERE held) AS added, count(*) FILTER (WHERE NOT held) AS removed FROM updated`,
         [mirrorId],
       );
+      await recordMismatches(client, { mirrorId, subtree, rulePrefixes: rules.map((r) => r.prefix), ruleMinutes: rules.map((r) => r.minutes), copyIsCurrent: COPY_IS_CURRENT });
       await client.query('COMMIT');
       return {
         found,

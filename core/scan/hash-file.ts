@@ -3,6 +3,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { PieceHasher, pieceSize, type Pieces } from './pieces.ts';
 import { isInside } from './walk-origin.ts';
 
 export type HashName = 'sha256' | 'sha1' | 'md5';
@@ -13,6 +14,8 @@ export interface FileDigest {
   mtime: number;
   /** Hex digests of the algorithms asked for. */
   digests: Partial<Record<HashName, string>>;
+  /** SHA-256 and SHA-1 piece hashes (piece size by file size, see pieces.ts), from the same read. */
+  pieces: Pieces;
 }
 
 export class HashError extends Error {
@@ -72,6 +75,7 @@ async function hashOnce(real: string, algorithms: readonly HashName[], buffer: B
     const before = await fstat(fd);
     if (!before.isFile()) throw new HashError('no longer a regular file');
     const hashes = algorithms.map((a) => crypto.createHash(a));
+    const pieces = new PieceHasher(pieceSize(before.size));
     // Read until the size fstat gave, sparing the read that would only find the end of the file.
     let total = 0;
     while (total < before.size) {
@@ -79,13 +83,14 @@ async function hashOnce(real: string, algorithms: readonly HashName[], buffer: B
       if (bytesRead === 0) return null; // shrunk
       const chunk = buffer.subarray(0, bytesRead);
       for (const h of hashes) h.update(chunk);
+      pieces.update(chunk);
       total += bytesRead;
     }
     const after = await fstat(fd);
     if (total !== before.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs) return null;
     const digests: Partial<Record<HashName, string>> = {};
     algorithms.forEach((a, i) => (digests[a] = hashes[i].digest('hex')));
-    return { size: before.size, mtime: Math.floor(before.mtimeMs / 1000), digests };
+    return { size: before.size, mtime: Math.floor(before.mtimeMs / 1000), digests, pieces: pieces.finish() };
   } finally {
     await close(fd);
   }

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { CopyWriter, copyText } from './copy-lines.ts';
 import { lockFileTable } from './file-lock.ts';
 import { HashError, hashOriginFile, type FileDigest, type HashName } from './hash-file.ts';
+import { makeOriginZsyncs, writeOriginZsyncs } from './origin-zsync.ts';
 import { normaliseSubtree } from './subtree.ts';
 import type { OriginScanResult } from './types.ts';
 import { walkOrigin, type WalkProblem } from './walk-origin.ts';
@@ -31,10 +32,14 @@ export interface OriginScanOptions {
    * far more often an unmounted disk or a wrong origin.root than a project that deleted everything.
    */
   allowEmpty?: boolean;
+  /** Make .zsync control files for hashed files of at least this size (formats.zsyncMinSize); null: none. */
+  zsyncMinSize?: number | null;
 }
 
 /** Hashed files written back per statement. */
 const WRITE_BATCH = 500;
+/** ... or fewer, once their piece hashes come to this many bytes (about 80 files of 4 GiB). */
+const PIECE_BATCH_BYTES = 8 << 20;
 
 async function resolveRoot(root: string): Promise<string> {
   let real: string;
@@ -86,11 +91,12 @@ export async function scanOrigin(pool: pg.Pool, opts: OriginScanOptions): Promis
   const client = await pool.connect();
   let broken = false;
   try {
-    await client.query('DROP TABLE IF EXISTS pg_temp.origin_listing, pg_temp.origin_tohash, pg_temp.origin_hashed');
+    await client.query('DROP TABLE IF EXISTS pg_temp.origin_listing, pg_temp.origin_tohash, pg_temp.origin_hashed, pg_temp.origin_zsync');
     await client.query('CREATE TEMP TABLE origin_listing (path text NOT NULL, size bigint NOT NULL, mtime bigint NOT NULL)');
     await client.query(`CREATE TEMP TABLE origin_tohash (n integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, path text NOT NULL)`);
     await client.query(`CREATE TEMP TABLE origin_hashed (path text NOT NULL, size bigint NOT NULL, mtime bigint NOT NULL,
-                          sha256 bytea NOT NULL, sha1 bytea, md5 bytea)`);
+                          sha256 bytea NOT NULL, sha1 bytea, md5 bytea,
+                          piece_size integer NOT NULL, piece_sha256 bytea NOT NULL, piece_sha1 bytea NOT NULL)`);
 
     // 1. The tree into origin_listing.
     const onProblem = (p: WalkProblem) => {
@@ -113,13 +119,14 @@ export async function scanOrigin(pool: pg.Pool, opts: OriginScanOptions): Promis
     }
     await client.query('ANALYZE origin_listing');
 
-    // 2. What needs hashing: new files, changed size or mtime, or a configured hash missing. Unchanged files are
-    //    not read again: size and mtime equal means same content, as rsync assumes.
+    // 2. What needs hashing: new files, changed size or mtime, a configured hash or the piece hashes missing.
+    //    Unchanged files are not read again: size and mtime equal means same content, as rsync assumes.
     await client.query(
       `INSERT INTO origin_tohash (path)
        SELECT l.path FROM origin_listing l LEFT JOIN file f ON f.path = l.path
        WHERE f.id IS NULL OR f.size <> l.size OR f.mtime <> l.mtime OR f.sha256 IS NULL
-          OR ($1 AND f.sha1 IS NULL) OR ($2 AND f.md5 IS NULL)`,
+          OR ($1 AND f.sha1 IS NULL) OR ($2 AND f.md5 IS NULL)
+          OR NOT EXISTS (SELECT 1 FROM file_pieces p WHERE p.file_id = f.id)`,
       [algorithms.includes('sha1'), algorithms.includes('md5')],
     );
 
@@ -128,6 +135,7 @@ export async function scanOrigin(pool: pg.Pool, opts: OriginScanOptions): Promis
     if (gone.length) await client.query('DELETE FROM origin_listing WHERE path = ANY($1::text[])', [gone]);
     result.files = Number((await client.query('SELECT count(*) AS n FROM origin_listing')).rows[0].n);
     await client.query('ANALYZE origin_hashed');
+    await makeOriginZsyncs(client, realRoot, opts.zsyncMinSize ?? null, warn);
 
     // 4. Write back, serialised with mirror scans so none judges copies against a row being rewritten.
     await client.query('BEGIN');
@@ -170,6 +178,21 @@ export async function scanOrigin(pool: pg.Pool, opts: OriginScanOptions): Promis
             OR (EXCLUDED.sha1 IS NOT NULL AND f.sha1 IS DISTINCT FROM EXCLUDED.sha1)
             OR (EXCLUDED.md5 IS NOT NULL AND f.md5 IS DISTINCT FROM EXCLUDED.md5)`,
       );
+      // What the mirror scans said about copies of a file read again was said against its old size and mtime.
+      await client.query(
+        `DELETE FROM file_mismatch x USING origin_hashed h JOIN file f ON f.path = h.path
+         WHERE x.file_id = f.id AND (f.size, f.mtime) IS DISTINCT FROM (h.size, h.mtime)`,
+      );
+      // The pieces of every file hashed now; a row's pieces are replaced only when they differ.
+      await client.query(
+        `INSERT INTO file_pieces AS p (file_id, content, piece_size, sha256, sha1)
+         SELECT f.id, h.sha256, h.piece_size, h.piece_sha256, h.piece_sha1 FROM origin_hashed h JOIN file f ON f.path = h.path
+         ON CONFLICT (file_id) DO UPDATE SET
+           content = EXCLUDED.content, piece_size = EXCLUDED.piece_size, sha256 = EXCLUDED.sha256, sha1 = EXCLUDED.sha1
+         WHERE (p.content, p.piece_size, p.sha256, p.sha1) IS DISTINCT FROM
+               (EXCLUDED.content, EXCLUDED.piece_size, EXCLUDED.sha256, EXCLUDED.sha1)`,
+      );
+      await writeOriginZsyncs(client);
       const removed = await client.query(
         `DELETE FROM file f
          WHERE starts_with(f.path, $1)
@@ -186,7 +209,7 @@ export async function scanOrigin(pool: pg.Pool, opts: OriginScanOptions): Promis
   } finally {
     if (!broken) {
       await client
-        .query('DROP TABLE IF EXISTS pg_temp.origin_listing, pg_temp.origin_tohash, pg_temp.origin_hashed')
+        .query('DROP TABLE IF EXISTS pg_temp.origin_listing, pg_temp.origin_tohash, pg_temp.origin_hashed, pg_temp.origin_zsync')
         .catch(() => (broken = true));
     }
     client.release(broken);
@@ -209,6 +232,8 @@ async function hashAll(
 ): Promise<string[]> {
   const gone: string[] = [];
   let done: { path: string; d: FileDigest }[] = [];
+  /** Bytes of piece hashes waiting in `done`: a batch of big files is written before it gets large. */
+  let pendingPieces = 0;
   let writing: Promise<unknown> = Promise.resolve();
 
   // Paths in batches by key, so a million of them never sit in memory at once. Async generators queue
@@ -225,14 +250,19 @@ async function hashAll(
   const flush = () => {
     const rows = done;
     done = [];
+    pendingPieces = 0;
     if (!rows.length) return writing;
     const hex = (h: HashName) => rows.map((r) => r.d.digests[h] ?? null);
     writing = writing.then(() =>
       client.query(
-        `INSERT INTO origin_hashed (path, size, mtime, sha256, sha1, md5)
-         SELECT p, s, m, decode(h256, 'hex'), decode(h1, 'hex'), decode(h5, 'hex')
-         FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[]) AS t(p, s, m, h256, h1, h5)`,
-        [rows.map((r) => r.path), rows.map((r) => r.d.size), rows.map((r) => r.d.mtime), hex('sha256'), hex('sha1'), hex('md5')],
+        `INSERT INTO origin_hashed (path, size, mtime, sha256, sha1, md5, piece_size, piece_sha256, piece_sha1)
+         SELECT p, s, m, decode(h256, 'hex'), decode(h1, 'hex'), decode(h5, 'hex'), ps, decode(p256, 'hex'), decode(p1, 'hex')
+         FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::integer[], $8::text[], $9::text[])
+              AS t(p, s, m, h256, h1, h5, ps, p256, p1)`,
+        [
+          rows.map((r) => r.path), rows.map((r) => r.d.size), rows.map((r) => r.d.mtime), hex('sha256'), hex('sha1'), hex('md5'),
+          rows.map((r) => r.d.pieces.pieceSize), rows.map((r) => r.d.pieces.sha256.toString('hex')), rows.map((r) => r.d.pieces.sha1.toString('hex')),
+        ],
       ),
     );
     return writing;
@@ -251,7 +281,8 @@ async function hashAll(
         result.hashed++;
         result.bytesHashed += d.size;
         done.push({ path: p, d });
-        if (done.length >= WRITE_BATCH) await flush();
+        pendingPieces += d.pieces.sha256.length + d.pieces.sha1.length;
+        if (done.length >= WRITE_BATCH || pendingPieces >= PIECE_BATCH_BYTES) await flush();
       } catch (e) {
         if (!(e instanceof HashError)) {
           // A database error: stop every worker, not only this one.

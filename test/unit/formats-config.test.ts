@@ -18,11 +18,12 @@ function withFile(content: unknown): string {
 }
 
 test('formats: defaults are 5 Link headers, no apt lists, no stamps', () => {
-  assert.deepEqual(loadConfig(null, {}).formats, { linkHeaders: 5, aptLists: {}, stampSecret: '' });
+  assert.deepEqual(loadConfig(null, {}).formats, { linkHeaders: 5, aptLists: {}, stampSecret: '', torrentMinSize: 4 * 1024 * 1024, trackers: [], metalinkTorrent: false, zsyncMinSize: 4 * 1024 * 1024 });
 });
 
 test('formats: settings from a file', () => {
-  const formats = { linkHeaders: 3, aptLists: { '/debian.list': '/debian/', '/mirrors/ubuntu.txt': '/ubuntu/' }, stampSecret: 'k' };
+  const formats = { linkHeaders: 3, aptLists: { '/debian.list': '/debian/', '/mirrors/ubuntu.txt': '/ubuntu/' }, stampSecret: 'k',
+    torrentMinSize: 0, trackers: ['udp://tracker.example.org:6969/announce', 'https://t.example.org/announce'], metalinkTorrent: true, zsyncMinSize: null };
   assert.deepEqual(loadConfig(withFile({ formats }), {}).formats, formats);
 });
 
@@ -37,6 +38,9 @@ test('formats: bad settings are named', () => {
     [{ linkHeaders: -1 }, /formats\.linkHeaders must be a whole number >= 0/],
     [{ linkHeaders: 1.5 }, /formats\.linkHeaders must be a whole number >= 0/],
     [{ stampTtl: 1 }, /unknown setting "formats\.stampTtl"/],
+    [{ torrentMinSize: -1 }, /formats\.torrentMinSize must be a whole number of bytes >= 0/],
+    [{ trackers: ['tracker.example.org'] }, /formats\.trackers: "tracker\.example\.org" is no tracker URL/],
+    [{ trackers: 'udp://t.example.org:1/announce' }, /"formats\.trackers" must be a list of strings/],
   ];
   for (const [formats, re] of cases) {
     assert.throws(() => loadConfig(withFile({ formats }), {}), (e: Error) => e instanceof ConfigError && re.test(e.message), JSON.stringify(formats));
