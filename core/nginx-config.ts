@@ -84,6 +84,8 @@ export function renderNginxSnippets(config: Config, njsFile = NJS_FILE): NginxSn
     fallback: fallbackEntries(config.fallback.mirrors),
     country_var: variableRef(config.fallback.countryVariable, 'fallback.countryVariable'),
     continent_var: variableRef(config.fallback.continentVariable, 'fallback.continentVariable'),
+    // The largest body njs relays (a mirror list page, an apt list): a bigger one would fall back.
+    subrequest_buffer: '8m',
   });
   return { http, server };
 }

@@ -1,11 +1,29 @@
-// The nginx side of Mirrorlane when the sidecar cannot answer. nginx proxies every download to the sidecar, which
-// answers the client itself; when it is down, too slow or sends something nginx cannot read, nginx lands in the
-// @mirrorlane_fallback location and this handler answers anyway: a fallback mirror or the origin, never a 5xx.
+// The nginx side of Mirrorlane, on every download: validate the path, ask the sidecar with ONE subrequest, turn its
+// answer into the client's response. The sidecar answers in the form cheapest to copy (sidecar/http-answer.ts):
+// the client's status and headers as they are, so a redirect is a status check and a header copy, no JSON parse.
+// When the sidecar is down, too slow or answers garbage, the same handler falls back at once: a fallback mirror
+// or the origin, never a 5xx.
 // Written in the subset njs 0.7.9 runs (see DESIGN.md, Conventions); eslint enforces it. Module state does not
 // survive between requests, so nothing is cached here.
 
 const MAX_PATH_BYTES = 1024;
+const DECIDE_LOCATION = '/_mirrorlane/decide';
 const ORIGIN_LOCATION = '/_mirrorlane/origin';
+/** The sidecar's mark on an answer that nginx must deliver from the origin tree (sidecar/http-answer.ts). */
+const LOCAL_MARK = 'X-Ml-Local';
+
+// Header lines of the sidecar's answer that are about that answer, not the client's: never copied.
+const NOT_COPIED: { [lowerName: string]: boolean } = {
+  'content-length': true,
+  'content-type': true,
+  connection: true,
+  'keep-alive': true,
+  'transfer-encoding': true,
+  date: true,
+  server: true,
+  location: true,
+  'x-ml-local': true,
+};
 
 /** Why a path must be refused with 400, or '' when it is fine. r.uri is already decoded and normalised by nginx. */
 function pathProblem(uri: string, prefix: string): string {
@@ -13,10 +31,7 @@ function pathProblem(uri: string, prefix: string): string {
   if (uri.indexOf(prefix) !== 0) return 'path outside the published tree';
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(uri)) return 'control character in path';
-  const segments = uri.split('/');
-  for (let i = 0; i < segments.length; i++) {
-    if (segments[i] === '..' || segments[i] === '.') return 'dot segment in path';
-  }
+  if (uri.indexOf('/./') >= 0 || uri.indexOf('/../') >= 0 || /\/\.\.?$/.test(uri)) return 'dot segment in path';
   // internalRedirect splits at '?', so such a name could not be delivered locally.
   if (uri.indexOf('?') >= 0) return 'question mark in path';
   try {
@@ -89,15 +104,61 @@ function refuse(r: NginxHTTPRequest, status: number, message: string): void {
   r.return(status, message);
 }
 
-/** Why the sidecar did not answer, from the status nginx got (or made) for the proxied request. */
-function reason(upstreamStatus: string): string {
-  const last = upstreamStatus.split(/[,:] */).pop() || '';
-  if (last === '502' || last === '') return 'sidecar unreachable or unreadable (502)';
-  if (last === '504') return 'sidecar too slow (504)';
-  return 'sidecar answered ' + last;
+/**
+ * Copy the sidecar's header lines to the client's answer, in order; several lines of one name (Link) stay
+ * separate lines (aria2 reads one link per line). rawHeadersOut keeps them apart where headersOut would not.
+ */
+function copyHeaders(r: NginxHTTPRequest, reply: NginxHTTPRequest): void {
+  const raw = reply.rawHeadersOut;
+  let links: string[] | null = null;
+  for (let i = 0; i < raw.length; i++) {
+    const name = raw[i][0] as string;
+    const lower = name.toLowerCase();
+    if (NOT_COPIED[lower]) continue;
+    if (lower === 'link') {
+      if (links === null) links = [];
+      links.push(raw[i][1] as string);
+    } else {
+      r.headersOut[name] = raw[i][1] as string;
+    }
+  }
+  // Through the index signature: the typings know Link as one string only, njs takes an array as several lines.
+  const out: { [name: string]: NjsStringLike | NjsStringLike[] | undefined } = r.headersOut;
+  if (links !== null) out['Link'] = links.length === 1 ? links[0] : links;
 }
 
-function handleFallback(r: NginxHTTPRequest): void {
+/** Turn the sidecar's answer into the client's. */
+function answer(r: NginxHTTPRequest, relPath: string, reply: NginxHTTPRequest): void {
+  const status = reply.status;
+  if (status >= 500 || status < 200) {
+    fallback(r, relPath, status ? 'sidecar answered ' + status : 'sidecar unreachable');
+    return;
+  }
+  if (status >= 300 && status < 400) {
+    // 302 to the chosen mirror (the hot path) or 301 to a directory's URL with its slash.
+    const location = reply.headersOut['Location'] as string | undefined;
+    if (!safeUrl(location)) {
+      fallback(r, relPath, 'sidecar sent an unusable URL');
+      return;
+    }
+    copyHeaders(r, reply);
+    r.return(status, location as string);
+    return;
+  }
+  copyHeaders(r, reply);
+  if (reply.headersOut[LOCAL_MARK]) {
+    // Headers set before the internal redirect stay on the answer (Content-Location, Link, Digest).
+    deliverLocally(r, relPath);
+    return;
+  }
+  // A body: mirror list, JSON, Metalink, hashes, apt lists, 404, 400. nginx drops it for a HEAD.
+  const type = reply.headersOut['Content-Type'];
+  r.headersOut['Content-Type'] = typeof type === 'string' && type ? type : 'text/plain; charset=utf-8';
+  const body = reply.responseBuffer;
+  r.return(status, body ? body : '');
+}
+
+function handle(r: NginxHTTPRequest): void {
   if (r.method !== 'GET' && r.method !== 'HEAD') {
     r.headersOut['Allow'] = 'GET, HEAD';
     refuse(r, 405, 'Method not allowed: use GET or HEAD\n');
@@ -110,7 +171,11 @@ function handleFallback(r: NginxHTTPRequest): void {
     refuse(r, 400, 'Bad request: ' + problem + '\n');
     return;
   }
-  fallback(r, '/' + uri.slice(prefix.length), reason(r.variables.upstream_status || ''));
+  const relPath = '/' + uri.slice(prefix.length);
+  // No arguments: the decide location forwards the client's own request target ($request_uri) and headers.
+  r.subrequest(DECIDE_LOCATION, function (reply: NginxHTTPRequest) {
+    answer(r, relPath, reply);
+  });
 }
 
-export default { fallback: handleFallback };
+export default { handle: handle };

@@ -46,17 +46,17 @@ test('the plain-target shortcut answers what the general path answers', () => {
   }
 });
 
-describe('httpAnswer: a decision as the answer nginx relays', () => {
+describe('httpAnswer: a decision as the answer njs copies', () => {
   test('redirect: 302 with Location and the decision headers', () => {
     const a = httpAnswer({ t: 'redirect', url: 'http://m/x', m: 1, h: { Link: ['<a>', '<b>'] } }, '/x');
     assert.deepEqual(a, { status: 302, headers: { Link: ['<a>', '<b>'], Location: 'http://m/x' }, body: '' });
   });
 
-  test('local: X-Accel-Redirect to the origin location, encoded; headers renamed for the origin location', () => {
+  test('local: a 200 marked X-Ml-Local with the headers a local answer keeps, Link lines still separate', () => {
     const a = httpAnswer({ t: 'local', why: 'self-serving mirror', m: 2, h: { 'Content-Location': 'http://me/x y', Link: ['<a>', '<b>'], 'X-Mirrorlane-Tier': 'country' } }, '/d/x y ü');
     assert.deepEqual(a, {
       status: 200,
-      headers: { 'X-Ml-Content-Location': 'http://me/x y', 'X-Ml-Link': '<a>, <b>', 'X-Accel-Redirect': '/_mirrorlane/origin/d/x%20y%20%C3%BC' },
+      headers: { 'X-Ml-Local': '1', 'Content-Location': 'http://me/x y', Link: ['<a>', '<b>'] },
       body: '',
     });
   });
