@@ -134,6 +134,13 @@ export function writeStaticNginxConfig(prefix: string, servers: LocalMirrorServe
   return file;
 }
 
+/** The access_log arguments for nginx.accessLog. */
+export function accessLogDirective(mode: Config['nginx']['accessLog'], file: string): string {
+  if (mode === 'off') return 'off';
+  const f = token(file, 'access log path');
+  return mode === 'unbuffered' ? f : `${f} combined buffer=64k flush=1s`;
+}
+
 /** Write conf/nginx.conf and the two included snippets under the private nginx's prefix. */
 export function writeManagedNginxConfig(config: Config, m: ManagedNginx, njsFile = NJS_FILE): string {
   makePrefixDirs(m.prefix);
@@ -145,6 +152,7 @@ export function writeManagedNginxConfig(config: Config, m: ManagedNginx, njsFile
     workers: m.workers ?? config.nginx.workerProcesses,
     prefix: token(m.prefix, 'nginx prefix'),
     error_level: m.errorLevel ?? 'warn',
+    access_log: accessLogDirective(config.nginx.accessLog, path.join(m.prefix, 'logs', 'access.log')),
     user: workerUser(),
     mime_types: '/etc/nginx/mime.types',
     listen: m.listen.map((l) => `        listen ${token(l, 'listen')};`).join('\n'),

@@ -127,11 +127,18 @@ function copyHeaders(r: NginxHTTPRequest, reply: NginxHTTPRequest): void {
   if (links !== null) out['Link'] = links.length === 1 ? links[0] : links;
 }
 
+/** Why the sidecar's answer is no answer, from the subrequest's status (nginx's own 502/504 when it failed). */
+function reason(status: number): string {
+  if (status === 502 || !status) return 'sidecar unreachable or unreadable (502)';
+  if (status === 504) return 'sidecar too slow (504)';
+  return 'sidecar answered ' + status;
+}
+
 /** Turn the sidecar's answer into the client's. */
 function answer(r: NginxHTTPRequest, relPath: string, reply: NginxHTTPRequest): void {
   const status = reply.status;
   if (status >= 500 || status < 200) {
-    fallback(r, relPath, status ? 'sidecar answered ' + status : 'sidecar unreachable');
+    fallback(r, relPath, reason(status));
     return;
   }
   if (status >= 300 && status < 400) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultConfig } from '../../core/config.ts';
-import { fillTemplate, renderNginxSnippets } from '../../core/nginx-config.ts';
+import { accessLogDirective, fillTemplate, renderNginxSnippets } from '../../core/nginx-config.ts';
 
 test('snippets carry the operator\'s paths, prefix and trusted proxies', () => {
   const c = defaultConfig('/srv/ml/var');
@@ -31,4 +31,14 @@ test('values that would break out of an nginx directive are refused', () => {
 test('a template placeholder without a value is an error', () => {
   assert.equal(fillTemplate('a {{x}} b', { x: 1 }), 'a 1 b');
   assert.throws(() => fillTemplate('a {{y}}', {}), /no value for \{\{y\}\}/);
+});
+
+test('downloads go through the njs handler and its one subrequest location; the access log has three forms', () => {
+  const { server } = renderNginxSnippets(defaultConfig('/srv/ml/var'));
+  assert.match(server, /location \^~ \/ \{[^}]*js_content mirrorlane\.handle;/);
+  assert.match(server, /location = \/_mirrorlane\/decide \{\s*internal;\s*proxy_pass http:\/\/mirrorlane_sidecar\/_mirrorlane\/download;/);
+  assert.equal(server.match(/proxy_pass /g)?.length, 1);
+  assert.equal(accessLogDirective('buffered', '/p/logs/access.log'), '/p/logs/access.log combined buffer=64k flush=1s');
+  assert.equal(accessLogDirective('unbuffered', '/p/logs/access.log'), '/p/logs/access.log');
+  assert.equal(accessLogDirective('off', '/p/logs/access.log'), 'off');
 });
