@@ -70,7 +70,11 @@ export function renderNginxSnippets(config: Config, njsFile = NJS_FILE): NginxSn
     njs_dir: token(path.dirname(njsFile), 'njs path'),
     njs_file: token(njsFile, 'njs file'),
     sidecar_servers: sidecarSockets(config)
-      .map((socket) => `    server unix:${token(socket, 'sidecar.socket')};`)
+      // max_fails=0: one answer slower than the budget must not take a sidecar out of the upstream for 10 s
+      // (nginx's default, max_fails=1 fail_timeout=10s): under load on 2 cores that emptied the upstream and every
+      // request fell back ("no live upstreams"). A sidecar that is down fails its connect() at once, and nginx
+      // tries the next one (proxy_next_upstream in server.conf).
+      .map((socket) => `    server unix:${token(socket, 'sidecar.socket')} max_fails=0;`)
       .join('\n'),
     keepalive: config.nginx.keepalive,
   });

@@ -15,6 +15,7 @@ import { FileRowBatcher } from './file-row-batcher.ts';
 import { downloadTarget } from './download-target.ts';
 import { httpAnswer, textAnswer, type HttpAnswer } from './http-answer.ts';
 import { MirrorTable } from './mirror-table.ts';
+import { watchStalls } from './stall-watch.ts';
 import { isMirrorStatsQuery, SidecarStats } from './stats.ts';
 
 /** How long a stopping sidecar lets requests in flight finish before it drops their connections. */
@@ -159,6 +160,8 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   const mirrors = new MirrorTable(url, pool, { onFilesChanged: () => cache.clear(), log });
   await mirrors.start();
   const stats = new SidecarStats({ pool, mirrors, cache, log });
+  // Half nginx's budget: a stall that long is worth a log line even before nginx falls back.
+  const stalls = watchStalls(config.nginx.sidecarTimeoutMs / 2, log);
   let deps = buildDeps(config, geo, cache, mirrors, lookups);
   let current = config;
   /** Set while stopping: answers carry Connection: close so nginx opens its next connection elsewhere. */
@@ -246,6 +249,8 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
         fileCache: { size: cache.size, hits: cache.hits, misses: cache.misses },
         // Cache misses asked of the database, and in how many queries (fewer under load: batched).
         lookups: { paths: lookups.paths, queries: lookups.queries },
+        // Event-loop stalls over half of nginx.sidecarTimeoutMs (logged with where the time went).
+        stalls: stalls.figures,
       });
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
       return;
@@ -262,6 +267,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
     previous = await bindSocket(server, socket, opts.replace === true);
   } catch (e) {
     // Nothing may keep the process alive after this: `serve` must print the error and exit.
+    stalls.stop();
     await stats.close().catch(() => {});
     await mirrors.close().catch(() => {});
     await pool.end().catch(() => {});
@@ -318,6 +324,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
       await closed;
       const mine = ownsSocket();
       if (mine) fs.rmSync(socket, { force: true });
+      stalls.stop();
       // Save the last counts while the pool is still open.
       await stats.close();
       await mirrors.close();

@@ -7,7 +7,7 @@ import type { RunningPostgres } from '../../runtime/postgres.ts';
 import { GEO } from '../../test/helpers/geoip-fixture.ts';
 import { filePath } from './dataset.ts';
 import { int, progress } from './format.ts';
-import { BASELINE_PREFIX } from './scenarios.ts';
+import { BASELINE_PREFIX, PROXY_PREFIX } from './scenarios.ts';
 
 export interface Health {
   size: number;
@@ -93,6 +93,8 @@ export async function sanityCheck(url: string, files: number): Promise<void> {
   if (base.status !== 302) fail('baseline should answer 302', base);
   const redirect = await fetchOnce(`${url}${p}`, client);
   if (redirect.status !== 302 || !/^https?:\/\/mirror-\d+\.example\.org\//.test(String(redirect.headers.location))) fail('a 302 to a mirror', redirect);
+  const proxied = await fetchOnce(`${url}${PROXY_PREFIX}${p}`, client);
+  if (proxied.status !== 302 || !/^https?:\/\/mirror-\d+\.example\.org\//.test(String(proxied.headers.location))) fail('a 302 to a mirror through proxy_pass', proxied);
   const json = await fetchOnce(`${url}${p}?json`, client);
   if (json.status !== 200 || !String(json.headers['content-type']).startsWith('application/json')) fail('the JSON answer', json);
   const list = await fetchOnce(`${url}${p}?mirrorlist`, client);

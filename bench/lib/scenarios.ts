@@ -4,7 +4,7 @@ import type { Config } from '../../core/config.ts';
 import { GEO_FACTS } from '../../test/helpers/geoip-fixture.ts';
 import type { WrkLoad } from './wrk.ts';
 
-export type Kind = 'baseline' | 'warm' | 'cold' | 'json' | 'mirrorlist' | 'floor';
+export type Kind = 'baseline' | 'warm' | 'proxy' | 'cold' | 'json' | 'mirrorlist' | 'floor';
 export type AccessLog = Config['nginx']['accessLog'];
 
 export interface Scenario {
@@ -21,6 +21,7 @@ export interface Scenario {
 
 export const BASELINE_PREFIX = '/bench-302';
 const FLOOR_PREFIX = '/bench-floor';
+export const PROXY_PREFIX = '/bench-proxy';
 
 /** nginx alone: the same request line and headers, answered by `return 302` in the same server { }. */
 export const EXTRA_LOCATIONS = `
@@ -37,6 +38,33 @@ export const EXTRA_LOCATIONS = `
             proxy_pass http://mirrorlane_sidecar;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+        }
+        # The path before njs (the sidecar's answer relayed by proxy_pass), for the same decisions: what would
+        # have to beat the njs handler by more than 10 % to stay. The prefix is cut off the request target.
+        location ~ ^${PROXY_PREFIX}(?<bench_rest>/.*)$ {
+            set $bench_download /_mirrorlane/download;
+            proxy_pass http://mirrorlane_sidecar$bench_download;
+            proxy_method GET;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_pass_request_headers off;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header Transfer-Encoding "";
+            proxy_set_header Host mirrorlane;
+            proxy_set_header X-Ml-Uri $bench_rest$is_args$args;
+            proxy_set_header X-Ml-Method $request_method;
+            proxy_set_header X-Ml-Client $remote_addr;
+            proxy_set_header X-Ml-Scheme $scheme;
+            proxy_set_header X-Ml-User-Agent $http_user_agent;
+            proxy_set_header X-Ml-Range $http_range;
+            proxy_set_header X-Ml-Accept $http_accept;
+            proxy_set_header X-Ml-Host $http_host;
+            proxy_read_timeout 500ms;
+            proxy_redirect off;
+            proxy_buffer_size 32k;
+            proxy_buffers 16 16k;
+            proxy_busy_buffers_size 32k;
         }`;
 
 export function baselineScenario(files: number): Scenario {
@@ -51,6 +79,7 @@ export function warmScenarios(hots: number[], files: number, opts: { floor: bool
     out.push({ key: `warm-${hot}`, kind: 'warm', label: `warm redirect, hot set ${hot}`, hot, accessLog: null, target: '>= 20 %, p99 < 10 ms' });
   }
   const first = Math.min(hots[0], files);
+  out.push({ key: `proxy-${first}`, kind: 'proxy', label: `  same, proxy_pass (old path)`, hot: first, accessLog: null, target: 'njs kept unless > 10 % slower' });
   if (opts.accessLogCost) {
     for (const mode of ['off', 'unbuffered'] as const) {
       out.push({ key: `warm-${first}-log-${mode}`, kind: 'warm', label: `  same, access log ${mode}`, hot: first, accessLog: mode, target: 'access log cost' });
@@ -87,6 +116,8 @@ export function loadFor(ctx: LoadContext, s: Scenario, seconds: number): WrkLoad
       return { ...common, base: '', query: '?mirrorlist' };
     case 'floor':
       return { ...common, base: FLOOR_PREFIX, query: '' };
+    case 'proxy':
+      return { ...common, base: PROXY_PREFIX, query: '' };
   }
 }
 

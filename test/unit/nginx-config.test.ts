@@ -10,7 +10,7 @@ test('snippets carry the operator\'s paths, prefix and trusted proxies', () => {
   c.nginx.trustedProxies = ['10.1.0.0/16', '2001:db8::1'];
   const { http, server } = renderNginxSnippets(c, '/opt/ml/build/njs/mirrorlane.js');
   assert.match(http, /js_import mirrorlane from \/opt\/ml\/build\/njs\/mirrorlane\.js;/);
-  assert.match(http, /server unix:\/srv\/ml\/var\/run\/sidecar\.sock;/);
+  assert.match(http, /server unix:\/srv\/ml\/var\/run\/sidecar\.sock max_fails=0;/);
   assert.match(http, /keepalive 128;/);
   assert.match(server, /location \^~ \/pub\/ \{/);
   assert.match(server, /alias \/srv\/www\/pub\/;/);
