@@ -51,7 +51,8 @@ function safeUrl(url: string | undefined): boolean {
 }
 
 function deliverLocally(r: NginxHTTPRequest, relPath: string): void {
-  r.internalRedirect(ORIGIN_LOCATION + relPath);
+  // Encoded: internalRedirect decodes %XX (since njs 0.7.4), which would change a name with a literal "%".
+  r.internalRedirect(ORIGIN_LOCATION + encodePath(relPath));
 }
 
 /** Percent-encode each segment of a path for a URL (njs 0.7.9 has no URL class). */
