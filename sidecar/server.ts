@@ -1,4 +1,5 @@
-// The sidecar process: an HTTP server on a unix socket that nginx asks once per download.
+// The sidecar process: an HTTP server on a unix socket that nginx's njs handler asks once per download (one
+// subrequest); its answer is the client's, in the form njs copies (sidecar/http-answer.ts).
 // Holds the mirror table and a file-row cache in memory; PostgreSQL is asked on a cache miss only.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -167,14 +168,14 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   /** Set while stopping: answers carry Connection: close so nginx opens its next connection elsewhere. */
   let draining = false;
 
-  /** Write an answer. nginx asks with GET even for a HEAD, and leaves the body out itself. */
+  /** Write an answer. njs asks with GET even for a HEAD; nginx leaves the body out itself. */
   const send = (res: http.ServerResponse, a: HttpAnswer) => {
     if (draining) res.setHeader('Connection', 'close');
     a.headers['Content-Length'] = Buffer.byteLength(a.body);
     try {
       res.writeHead(a.status, a.headers);
     } catch (e) {
-      // A value Node refuses to send (a control character): nginx's fallback answers instead.
+      // A value Node refuses to send (a control character): njs falls back instead.
       log(`answer not sendable: ${(e as Error).message}`);
       for (const name of res.getHeaderNames()) res.removeHeader(name);
       res.writeHead(503, { 'Content-Length': 0 }).end();
@@ -186,7 +187,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   // Room for long queries and headers copied from the client (nginx limits those to 8 KB a line already).
   const server = http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
     const clientIp = req.headers['x-ml-client'];
-    // Only nginx's proxied downloads carry X-Ml-Client; the rest are the socket's own routes.
+    // Only the downloads njs asks about carry X-Ml-Client; the rest are the socket's own routes.
     if (typeof clientIp !== 'string') {
       routeAdmin(req, res);
       return;
@@ -231,7 +232,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
       (e) => {
         stats.track(null, trace.row, startedAt, counted);
         log(`decision failed: ${(e as Error).stack ?? e}`);
-        // nginx answers the client from its fallback location (a fallback mirror or the origin).
+        // njs answers the client from its fallback (a fallback mirror or the origin).
         send(res, textAnswer(503, 'sidecar error\n'));
       },
     );

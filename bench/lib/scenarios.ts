@@ -41,7 +41,8 @@ export const EXTRA_LOCATIONS = `
         }
         # The path before njs (the sidecar's answer relayed by proxy_pass), for the same decisions: what would
         # have to beat the njs handler by more than 10 % to stay. The prefix is cut off the request target.
-        location ~ ^${PROXY_PREFIX}(?<bench_rest>/.*)$ {
+        location ^~ ${PROXY_PREFIX}/ {
+          location ~ ^${PROXY_PREFIX}(?<bench_rest>/.*)$ {
             set $bench_download /_mirrorlane/download;
             proxy_pass http://mirrorlane_sidecar$bench_download;
             proxy_method GET;
@@ -65,6 +66,7 @@ export const EXTRA_LOCATIONS = `
             proxy_buffer_size 32k;
             proxy_buffers 16 16k;
             proxy_busy_buffers_size 32k;
+          }
         }`;
 
 export function baselineScenario(files: number): Scenario {
