@@ -12,23 +12,25 @@ const ORIGIN_LOCATION = '/_mirrorlane/origin';
 /** The sidecar's mark on an answer that nginx must deliver from the origin tree (sidecar/http-answer.ts). */
 const LOCAL_MARK = 'X-Ml-Local';
 
-// Header lines of the sidecar's answer that are about that answer, not the client's: never copied.
-const NOT_COPIED: { [lowerName: string]: boolean } = {
-  'content-length': true,
-  'content-type': true,
-  connection: true,
-  'keep-alive': true,
-  'transfer-encoding': true,
-  date: true,
-  server: true,
-  location: true,
-  'x-ml-local': true,
+// Header lines of the sidecar's answer that are about that answer, not the client's: never copied. Node sends
+// the names as the sidecar writes them, so exact names suffice (no lower-casing per header).
+const NOT_COPIED: { [name: string]: boolean } = {
+  'Content-Length': true,
+  'Content-Type': true,
+  Connection: true,
+  'Keep-Alive': true,
+  'Transfer-Encoding': true,
+  Date: true,
+  Location: true,
+  'X-Ml-Local': true,
 };
 
 /** Why a path must be refused with 400, or '' when it is fine. r.uri is already decoded and normalised by nginx. */
 function pathProblem(uri: string, prefix: string): string {
   if (uri.length > MAX_PATH_BYTES) return 'path too long';
   if (uri.indexOf(prefix) !== 0) return 'path outside the published tree';
+  // One scan for the plain case (printable ASCII without "?" or a dot segment); the rest only when needed.
+  if (/^[\x20-\x3e\x40-\x7e]*$/.test(uri) && uri.indexOf('/.') < 0) return '';
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(uri)) return 'control character in path';
   if (uri.indexOf('/./') >= 0 || uri.indexOf('/../') >= 0 || /\/\.\.?$/.test(uri)) return 'dot segment in path';
@@ -114,9 +116,8 @@ function copyHeaders(r: NginxHTTPRequest, reply: NginxHTTPRequest): void {
   let links: string[] | null = null;
   for (let i = 0; i < raw.length; i++) {
     const name = raw[i][0] as string;
-    const lower = name.toLowerCase();
-    if (NOT_COPIED[lower]) continue;
-    if (lower === 'link') {
+    if (NOT_COPIED[name]) continue;
+    if (name === 'Link') {
       if (links === null) links = [];
       links.push(raw[i][1] as string);
     } else {

@@ -171,6 +171,8 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   /** Write an answer. njs asks with GET even for a HEAD; nginx leaves the body out itself. */
   const send = (res: http.ServerResponse, a: HttpAnswer) => {
     if (draining) res.setHeader('Connection', 'close');
+    // nginx dates the client's answer itself: a Date line per answer would only be parsed and dropped.
+    res.sendDate = false;
     a.headers['Content-Length'] = Buffer.byteLength(a.body);
     try {
       res.writeHead(a.status, a.headers);
