@@ -55,6 +55,12 @@ export interface Config {
      * second), 'off', or 'unbuffered' (one write per request). The cost of each is in the README, Performance.
      */
     accessLog: 'buffered' | 'off' | 'unbuffered';
+    /**
+     * Who answers a download: "njs" (default: the njs handler, one subrequest to the sidecar) or "proxy" (nginx
+     * proxy_passes the download and relays the sidecar's answer; njs only when the sidecar cannot answer).
+     * Measured side by side in `npm run bench` (README, Performance).
+     */
+    mode: 'njs' | 'proxy';
   };
   selection: {
     /** Mirrors within this factor of the nearest one's distance share the load (Mirrorbits: 1.5). */
@@ -167,6 +173,7 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
       keepalive: 128,
       workerProcesses: 'auto',
       accessLog: 'buffered',
+      mode: 'njs',
     },
     selection: { distanceRange: 1.5, maxAlternatives: 10 },
     delivery: { minSize: 4096, excludePaths: [], excludeNetworks: [], excludeUserAgents: [], overridesOnRedirect: false },
@@ -255,6 +262,7 @@ function resolvePaths(c: Config, baseDir: string): Config {
   if (!Number.isInteger(c.sidecar.processes) || c.sidecar.processes < 1 || c.sidecar.processes > 64) {
     throw new ConfigError(`sidecar.processes must be a whole number from 1 to 64, got ${JSON.stringify(c.sidecar.processes)}`);
   }
+  if (!['njs', 'proxy'].includes(c.nginx.mode)) throw new ConfigError(`nginx.mode must be "njs" or "proxy", got ${JSON.stringify(c.nginx.mode)}`);
   if (!['buffered', 'off', 'unbuffered'].includes(c.nginx.accessLog)) {
     throw new ConfigError(`nginx.accessLog must be "buffered", "off" or "unbuffered", got ${JSON.stringify(c.nginx.accessLog)}`);
   }

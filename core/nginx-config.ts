@@ -59,6 +59,14 @@ function variableRef(name: string, what: string): string {
   return name;
 }
 
+/** server.conf with its download location for nginx.mode: the njs one as written, or the proxy_pass one. */
+export function downloadMode(serverConf: string, mode: Config['nginx']['mode']): string {
+  if (mode === 'njs') return serverConf;
+  const re = /^# BEGIN download location[^\n]*\n[\s\S]*?^# END download location\n/m;
+  if (!re.test(serverConf)) throw new Error('nginx/server.conf: no BEGIN/END download location marks');
+  return serverConf.replace(re, () => template('download-proxy.conf'));
+}
+
 export interface NginxSnippets {
   http: string;
   server: string;
@@ -78,7 +86,7 @@ export function renderNginxSnippets(config: Config, njsFile = NJS_FILE): NginxSn
       .join('\n'),
     keepalive: config.nginx.keepalive,
   });
-  const server = fillTemplate(template('server.conf'), {
+  const server = fillTemplate(downloadMode(template('server.conf'), config.nginx.mode), {
     real_ip_from: trustedProxyLines(config.nginx.trustedProxies) || '# (no trusted proxies)',
     url_prefix: prefix,
     url_prefix_re: escapeRegex(prefix),

@@ -187,4 +187,25 @@ function handle(r: NginxHTTPRequest): void {
   });
 }
 
-export default { handle: handle };
+/**
+ * nginx.mode "proxy" only: nginx proxied the download and the sidecar did not answer; nginx lands in the
+ * @mirrorlane_fallback location (nginx/download-proxy.conf) and this answers anyway.
+ */
+function handleFallback(r: NginxHTTPRequest): void {
+  if (r.method !== 'GET' && r.method !== 'HEAD') {
+    r.headersOut['Allow'] = 'GET, HEAD';
+    refuse(r, 405, 'Method not allowed: use GET or HEAD\n');
+    return;
+  }
+  const prefix = r.variables.mirrorlane_prefix || '/';
+  const problem = pathProblem(r.uri, prefix);
+  if (problem) {
+    refuse(r, 400, 'Bad request: ' + problem + '\n');
+    return;
+  }
+  // The status nginx got (or made) for the proxied request: "502", or "504, 502" after a second server.
+  const last = (r.variables.upstream_status || '').split(/[,:] */).pop() || '';
+  fallback(r, '/' + r.uri.slice(prefix.length), reason(Number(last)));
+}
+
+export default { handle: handle, fallback: handleFallback };

@@ -4,11 +4,20 @@
 // body with its type and status; njs copies them (njs/mirrorlane.ts). No JSON to parse on the redirect path. Local
 // delivery is a 200 marked X-Ml-Local with the headers the client gets: njs sets them and redirects internally to
 // the origin location with the path it already has.
+// With nginx.mode "proxy" nginx relays the answer as it is instead, and local delivery is X-Accel-Redirect, which
+// keeps almost none of the sidecar's headers: they come as X-Ml-* lines that the origin location adds back.
+import { encodePath } from '../core/urls.ts';
 import type { Decision } from './decide.ts';
 import type { HeaderMap } from './link-headers.ts';
 
 /** The sidecar's mark on an answer that nginx delivers from the origin tree (njs/mirrorlane.ts checks it). */
 export const LOCAL_MARK = 'X-Ml-Local';
+
+/** The internal nginx location that serves the origin tree (nginx/server.conf). */
+export const ORIGIN_LOCATION = '/_mirrorlane/origin';
+
+/** Who turns the answer into the client's (nginx.mode): the njs handler, or nginx's proxy_pass relaying it. */
+export type AnswerMode = 'njs' | 'proxy';
 
 export interface HttpAnswer {
   status: number;
@@ -28,13 +37,25 @@ function localHeaders(h: HeaderMap | undefined): Record<string, string | string[
   return out;
 }
 
+/** proxy mode: X-Accel-Redirect, and the headers renamed for the origin location to add back. */
+function accelHeaders(h: HeaderMap | undefined, path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of LOCAL_HEADERS) {
+    const v = h?.[name];
+    // nginx 1.22 reads only the first of several upstream lines into a variable: one comma-joined line (RFC 8288).
+    if (v !== undefined) out[`X-Ml-${name === 'X-Mirrorlane-Mirror' ? 'Mirror' : name}`] = Array.isArray(v) ? v.join(', ') : v;
+  }
+  out['X-Accel-Redirect'] = ORIGIN_LOCATION + encodePath(path);
+  return out;
+}
+
 /** `path` is the origin path (decoded) the decision is about. */
-export function httpAnswer(d: Decision, path: string): HttpAnswer {
+export function httpAnswer(d: Decision, path: string, mode: AnswerMode = 'njs'): HttpAnswer {
   switch (d.t) {
     case 'redirect':
       return { status: 302, headers: { ...d.h, Location: d.url }, body: '' };
     case 'local':
-      return { status: 200, headers: localHeaders(d.h), body: '' };
+      return { status: 200, headers: mode === 'proxy' ? accelHeaders(d.h, path) : localHeaders(d.h), body: '' };
     case 'dir':
       return { status: 301, headers: { Location: d.url, 'Content-Type': TEXT_TYPE }, body: '' };
     case 'notfound':

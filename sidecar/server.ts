@@ -206,7 +206,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
       return;
     }
     if (isMirrorStatsQuery(target.query)) {
-      void stats.page().then((d) => send(res, httpAnswer(d, target.path)));
+      void stats.page().then((d) => send(res, httpAnswer(d, target.path, current.nginx.mode)));
       return;
     }
     const trace: DecisionTrace = { row: null };
@@ -229,7 +229,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
     ).then(
       (d) => {
         stats.track(d, trace.row, startedAt, counted);
-        send(res, httpAnswer(d, target.path));
+        send(res, httpAnswer(d, target.path, current.nginx.mode));
       },
       (e) => {
         stats.track(null, trace.row, startedAt, counted);

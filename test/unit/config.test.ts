@@ -46,6 +46,7 @@ test('config errors name the file and the setting', () => {
     ['{"selection": {"distanceRange": 0.5}}', /distanceRange must be a number >= 1/],
     ['{"publicUrl": "https://x.example/path?q"}', /publicUrl must be a scheme and host/],
     ['{"fallback": {"mirrors": 3}}', /"fallback\.mirrors" must be a list of strings/],
+    ['{"nginx": {"mode": "lua"}}', /nginx\.mode must be "njs" or "proxy"/],
     ['{"nginx": {"accessLog": "sometimes"}}', /nginx\.accessLog must be "buffered", "off" or "unbuffered"/],
     ['{not json', /not valid JSON/],
     ['[1]', /must hold a JSON object/],

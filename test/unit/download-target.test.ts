@@ -61,6 +61,11 @@ describe('httpAnswer: a decision as the answer njs copies', () => {
     });
   });
 
+  test('local in nginx.mode proxy: X-Accel-Redirect, encoded; headers renamed for the origin location', () => {
+    const a = httpAnswer({ t: 'local', why: 'self-serving mirror', m: 2, h: { 'Content-Location': 'http://me/x y', Link: ['<a>', '<b>'], 'X-Mirrorlane-Tier': 'country' } }, '/d/x y ü', 'proxy');
+    assert.deepEqual(a.headers, { 'X-Ml-Content-Location': 'http://me/x y', 'X-Ml-Link': '<a>, <b>', 'X-Accel-Redirect': '/_mirrorlane/origin/d/x%20y%20%C3%BC' });
+  });
+
   test('notfound, dir and bodies', () => {
     assert.equal(httpAnswer({ t: 'notfound' }, '/x').status, 404);
     assert.equal(httpAnswer({ t: 'notfound' }, '/x').headers['X-Content-Type-Options'], 'nosniff');

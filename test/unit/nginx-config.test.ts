@@ -42,3 +42,17 @@ test('downloads go through the njs handler and its one subrequest location; the 
   assert.equal(accessLogDirective('unbuffered', '/p/logs/access.log'), '/p/logs/access.log');
   assert.equal(accessLogDirective('off', '/p/logs/access.log'), 'off');
 });
+
+test('nginx.mode proxy: the download location proxies to the sidecar, njs answers only in the fallback location', () => {
+  const c = defaultConfig('/srv/ml/var');
+  c.nginx.mode = 'proxy';
+  const { server } = renderNginxSnippets(c);
+  assert.doesNotMatch(server, /js_content mirrorlane\.handle;/);
+  assert.match(server, /proxy_pass http:\/\/mirrorlane_sidecar\$mirrorlane_download;/);
+  assert.match(server, /error_page 500 502 503 504 = @mirrorlane_fallback;/);
+  assert.match(server, /location @mirrorlane_fallback \{[^}]*js_content mirrorlane\.fallback;/);
+  // The directory listing and the origin location stay.
+  assert.match(server, /alias \/srv\/ml\/var\/demo\/origin\/\$mirrorlane_dir;/);
+  assert.match(server, /location \^~ \/_mirrorlane\/origin\/ \{/);
+  assert.doesNotMatch(server, /\{\{/);
+});
