@@ -29,8 +29,9 @@ const NOT_COPIED: { [name: string]: boolean } = {
 function pathProblem(uri: string, prefix: string): string {
   if (uri.length > MAX_PATH_BYTES) return 'path too long';
   if (uri.indexOf(prefix) !== 0) return 'path outside the published tree';
-  // One scan for the plain case (printable ASCII without "?" or a dot segment); the rest only when needed.
-  if (/^[\x20-\x3e\x40-\x7e]*$/.test(uri) && uri.indexOf('/.') < 0) return '';
+  // One scan for the plain case (printable ASCII without "?" or a dot segment); the rest only when needed. A
+  // negated class, not ^...$: njs's PCRE lets $ match before a final newline, and "/x\n" would pass.
+  if (!/[^\x20-\x3e\x40-\x7e]/.test(uri) && uri.indexOf('/.') < 0) return '';
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(uri)) return 'control character in path';
   if (uri.indexOf('/./') >= 0 || uri.indexOf('/../') >= 0 || /\/\.\.?$/.test(uri)) return 'dot segment in path';
