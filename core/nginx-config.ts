@@ -59,6 +59,14 @@ function variableRef(name: string, what: string): string {
   return name;
 }
 
+/** server.conf with its download location for nginx.mode: the njs one as written, or the proxy_pass one. */
+export function downloadMode(serverConf: string, mode: Config['nginx']['mode']): string {
+  if (mode === 'njs') return serverConf;
+  const re = /^# BEGIN download location[^\n]*\n[\s\S]*?^# END download location\n/m;
+  if (!re.test(serverConf)) throw new Error('nginx/server.conf: no BEGIN/END download location marks');
+  return serverConf.replace(re, () => template('download-proxy.conf'));
+}
+
 export interface NginxSnippets {
   http: string;
   server: string;
@@ -70,11 +78,15 @@ export function renderNginxSnippets(config: Config, njsFile = NJS_FILE): NginxSn
     njs_dir: token(path.dirname(njsFile), 'njs path'),
     njs_file: token(njsFile, 'njs file'),
     sidecar_servers: sidecarSockets(config)
-      .map((socket) => `    server unix:${token(socket, 'sidecar.socket')};`)
+      // max_fails=0: one answer slower than the budget must not take a sidecar out of the upstream for 10 s
+      // (nginx's default, max_fails=1 fail_timeout=10s): under load on 2 cores that emptied the upstream and every
+      // request fell back ("no live upstreams"). A sidecar that is down fails its connect() at once, and nginx
+      // tries the next one (proxy_next_upstream in server.conf).
+      .map((socket) => `    server unix:${token(socket, 'sidecar.socket')} max_fails=0;`)
       .join('\n'),
     keepalive: config.nginx.keepalive,
   });
-  const server = fillTemplate(template('server.conf'), {
+  const server = fillTemplate(downloadMode(template('server.conf'), config.nginx.mode), {
     real_ip_from: trustedProxyLines(config.nginx.trustedProxies) || '# (no trusted proxies)',
     url_prefix: prefix,
     url_prefix_re: escapeRegex(prefix),
@@ -84,6 +96,8 @@ export function renderNginxSnippets(config: Config, njsFile = NJS_FILE): NginxSn
     fallback: fallbackEntries(config.fallback.mirrors),
     country_var: variableRef(config.fallback.countryVariable, 'fallback.countryVariable'),
     continent_var: variableRef(config.fallback.continentVariable, 'fallback.continentVariable'),
+    // The largest body njs relays (a mirror list page, an apt list): a bigger one would fall back.
+    subrequest_buffer: '8m',
   });
   return { http, server };
 }
@@ -132,6 +146,13 @@ export function writeStaticNginxConfig(prefix: string, servers: LocalMirrorServe
   return file;
 }
 
+/** The access_log arguments for nginx.accessLog. */
+export function accessLogDirective(mode: Config['nginx']['accessLog'], file: string): string {
+  if (mode === 'off') return 'off';
+  const f = token(file, 'access log path');
+  return mode === 'unbuffered' ? f : `${f} combined buffer=64k flush=1s`;
+}
+
 /** Write conf/nginx.conf and the two included snippets under the private nginx's prefix. */
 export function writeManagedNginxConfig(config: Config, m: ManagedNginx, njsFile = NJS_FILE): string {
   makePrefixDirs(m.prefix);
@@ -143,6 +164,7 @@ export function writeManagedNginxConfig(config: Config, m: ManagedNginx, njsFile
     workers: m.workers ?? config.nginx.workerProcesses,
     prefix: token(m.prefix, 'nginx prefix'),
     error_level: m.errorLevel ?? 'warn',
+    access_log: accessLogDirective(config.nginx.accessLog, path.join(m.prefix, 'logs', 'access.log')),
     user: workerUser(),
     mime_types: '/etc/nginx/mime.types',
     listen: m.listen.map((l) => `        listen ${token(l, 'listen')};`).join('\n'),

@@ -1,24 +1,41 @@
-// The nginx side of Mirrorlane when the sidecar cannot answer. nginx proxies every download to the sidecar, which
-// answers the client itself; when it is down, too slow or sends something nginx cannot read, nginx lands in the
-// @mirrorlane_fallback location and this handler answers anyway: a fallback mirror or the origin, never a 5xx.
-// Written in the subset njs 0.7.9 runs (see DESIGN.md, Conventions); eslint enforces it. Module state does not
+// The nginx side of Mirrorlane, on every download: validate the path, ask the sidecar with ONE subrequest, turn its
+// answer into the client's response. The sidecar answers in the form cheapest to copy (sidecar/http-answer.ts):
+// the client's status and headers as they are, so a redirect is a status check and a header copy, no JSON parse.
+// When the sidecar is down, too slow or answers garbage, the same handler falls back at once: a fallback mirror
+// or the origin, never a 5xx.
+// Written in the subset njs 0.7.9 runs (see docs/CONVENTIONS.md); eslint enforces it. Module state does not
 // survive between requests, so nothing is cached here.
-
 import originRule from './origin-rule';
 
 const MAX_PATH_BYTES = 1024;
+const DECIDE_LOCATION = '/_mirrorlane/decide';
 const ORIGIN_LOCATION = '/_mirrorlane/origin';
+/** The sidecar's mark on an answer that nginx must deliver from the origin tree (sidecar/http-answer.ts). */
+const LOCAL_MARK = 'X-Ml-Local';
+
+// Header lines of the sidecar's answer that are about that answer, not the client's: never copied. Node sends
+// the names as the sidecar writes them, so exact names suffice (no lower-casing per header).
+const NOT_COPIED: { [name: string]: boolean } = {
+  'Content-Length': true,
+  'Content-Type': true,
+  Connection: true,
+  'Keep-Alive': true,
+  'Transfer-Encoding': true,
+  Date: true,
+  Location: true,
+  'X-Ml-Local': true,
+};
 
 /** Why a path must be refused with 400, or '' when it is fine. r.uri is already decoded and normalised by nginx. */
 function pathProblem(uri: string, prefix: string): string {
   if (uri.length > MAX_PATH_BYTES) return 'path too long';
   if (uri.indexOf(prefix) !== 0) return 'path outside the published tree';
+  // One scan for the plain case (printable ASCII without "?" or a dot segment); the rest only when needed. A
+  // negated class, not ^...$: njs's PCRE lets $ match before a final newline, and "/x\n" would pass.
+  if (!/[^\x20-\x3e\x40-\x7e]/.test(uri) && uri.indexOf('/.') < 0) return '';
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(uri)) return 'control character in path';
-  const segments = uri.split('/');
-  for (let i = 0; i < segments.length; i++) {
-    if (segments[i] === '..' || segments[i] === '.') return 'dot segment in path';
-  }
+  if (uri.indexOf('/./') >= 0 || uri.indexOf('/../') >= 0 || /\/\.\.?$/.test(uri)) return 'dot segment in path';
   // internalRedirect splits at '?', so such a name could not be delivered locally.
   if (uri.indexOf('?') >= 0) return 'question mark in path';
   try {
@@ -37,11 +54,15 @@ function safeUrl(url: string | undefined): boolean {
   return !/[\x00-\x20\x7f]/.test(url);
 }
 
-/** Serve from the origin only what the origin rule allows (njs/origin-rule.ts); the rest is not there. */
+/**
+ * When the sidecar cannot say what may be served: only what the origin rule allows (njs/origin-rule.ts), by its
+ * real path, since nginx follows no symlink below the root; the rest is not there.
+ */
 function deliverLocally(r: NginxHTTPRequest, relPath: string): void {
   const target = originRule.resolve(r.variables.mirrorlane_root || '', relPath);
   if (target.kind === 'file') {
-    r.internalRedirect(ORIGIN_LOCATION + target.real);
+    // Encoded: internalRedirect decodes %XX (since njs 0.7.4), which would change a name with a literal "%".
+    r.internalRedirect(ORIGIN_LOCATION + encodePath(target.real));
   } else if (target.kind === 'dir') {
     // As the sidecar does: a directory is listed under its name with the slash.
     r.return(301, encodePath(r.uri) + '/');
@@ -100,15 +121,69 @@ function refuse(r: NginxHTTPRequest, status: number, message: string): void {
   r.return(status, message);
 }
 
-/** Why the sidecar did not answer, from the status nginx got (or made) for the proxied request. */
-function reason(upstreamStatus: string): string {
-  const last = upstreamStatus.split(/[,:] */).pop() || '';
-  if (last === '502' || last === '') return 'sidecar unreachable or unreadable (502)';
-  if (last === '504') return 'sidecar too slow (504)';
-  return 'sidecar answered ' + last;
+/**
+ * Copy the sidecar's header lines to the client's answer, in order; several lines of one name (Link) stay
+ * separate lines (aria2 reads one link per line). rawHeadersOut keeps them apart where headersOut would not.
+ */
+function copyHeaders(r: NginxHTTPRequest, reply: NginxHTTPRequest): void {
+  const raw = reply.rawHeadersOut;
+  let links: string[] | null = null;
+  for (let i = 0; i < raw.length; i++) {
+    const name = raw[i][0] as string;
+    if (NOT_COPIED[name]) continue;
+    if (name === 'Link') {
+      if (links === null) links = [];
+      links.push(raw[i][1] as string);
+    } else {
+      r.headersOut[name] = raw[i][1] as string;
+    }
+  }
+  // Through the index signature: the typings know Link as one string only, njs takes an array as several lines.
+  const out: { [name: string]: NjsStringLike | NjsStringLike[] | undefined } = r.headersOut;
+  if (links !== null) out['Link'] = links.length === 1 ? links[0] : links;
 }
 
-function handleFallback(r: NginxHTTPRequest): void {
+/** Why the sidecar's answer is no answer, from the subrequest's status (nginx's own 502/504 when it failed). */
+function reason(status: number): string {
+  if (status === 502 || !status) return 'sidecar unreachable or unreadable (502)';
+  if (status === 504) return 'sidecar too slow (504)';
+  return 'sidecar answered ' + status;
+}
+
+/** Turn the sidecar's answer into the client's. */
+function answer(r: NginxHTTPRequest, relPath: string, reply: NginxHTTPRequest): void {
+  const status = reply.status;
+  if (status >= 500 || status < 200) {
+    fallback(r, relPath, reason(status));
+    return;
+  }
+  if (status >= 300 && status < 400) {
+    // 302 to the chosen mirror (the hot path) or 301 to a directory's URL with its slash.
+    const location = reply.headersOut['Location'] as string | undefined;
+    if (!safeUrl(location)) {
+      fallback(r, relPath, 'sidecar sent an unusable URL');
+      return;
+    }
+    copyHeaders(r, reply);
+    r.return(status, location as string);
+    return;
+  }
+  copyHeaders(r, reply);
+  const local = reply.headersOut[LOCAL_MARK];
+  if (local) {
+    // The sidecar names the file, encoded, with the origin rule applied. Headers set before the internal
+    // redirect stay on the answer (Content-Location, Link, Digest).
+    r.internalRedirect(ORIGIN_LOCATION + (local as string));
+    return;
+  }
+  // A body: mirror list, JSON, Metalink, hashes, apt lists, 404, 400. nginx drops it for a HEAD.
+  const type = reply.headersOut['Content-Type'];
+  r.headersOut['Content-Type'] = typeof type === 'string' && type ? type : 'text/plain; charset=utf-8';
+  const body = reply.responseBuffer;
+  r.return(status, body ? body : '');
+}
+
+function handle(r: NginxHTTPRequest): void {
   if (r.method !== 'GET' && r.method !== 'HEAD') {
     r.headersOut['Allow'] = 'GET, HEAD';
     refuse(r, 405, 'Method not allowed: use GET or HEAD\n');
@@ -121,7 +196,32 @@ function handleFallback(r: NginxHTTPRequest): void {
     refuse(r, 400, 'Bad request: ' + problem + '\n');
     return;
   }
-  fallback(r, '/' + uri.slice(prefix.length), reason(r.variables.upstream_status || ''));
+  const relPath = '/' + uri.slice(prefix.length);
+  // No arguments: the decide location forwards the client's own request target ($request_uri) and headers.
+  r.subrequest(DECIDE_LOCATION, function (reply: NginxHTTPRequest) {
+    answer(r, relPath, reply);
+  });
 }
 
-export default { fallback: handleFallback };
+/**
+ * nginx.mode "proxy" only: nginx proxied the download and the sidecar did not answer; nginx lands in the
+ * @mirrorlane_fallback location (nginx/download-proxy.conf) and this answers anyway.
+ */
+function handleFallback(r: NginxHTTPRequest): void {
+  if (r.method !== 'GET' && r.method !== 'HEAD') {
+    r.headersOut['Allow'] = 'GET, HEAD';
+    refuse(r, 405, 'Method not allowed: use GET or HEAD\n');
+    return;
+  }
+  const prefix = r.variables.mirrorlane_prefix || '/';
+  const problem = pathProblem(r.uri, prefix);
+  if (problem) {
+    refuse(r, 400, 'Bad request: ' + problem + '\n');
+    return;
+  }
+  // The status nginx got (or made) for the proxied request: "502", or "504, 502" after a second server.
+  const last = (r.variables.upstream_status || '').split(/[,:] */).pop() || '';
+  fallback(r, '/' + r.uri.slice(prefix.length), reason(Number(last)));
+}
+
+export default { handle: handle, fallback: handleFallback };

@@ -1,7 +1,7 @@
 // The origin rule (core/origin-rule.ts) for njs's fallback, when the sidecar cannot say what may be served: a
 // regular file whose real path, every symlink resolved, lies inside the real origin root. nginx serves the origin
 // without following symlinks below the root (nginx/server.conf), so njs hands it the real file's path.
-// njs 0.7.9 subset (DESIGN.md); sync fs calls: one realpath and one stat, only when the sidecar is away.
+// njs 0.7.9 subset (docs/CONVENTIONS.md); sync fs calls: one realpath and one stat, only when the sidecar is away.
 import fs from 'fs';
 
 /** kind: 'file' (real: origin path of the real file), 'dir' (a directory reached without a symlink), or 'none'. */

@@ -34,6 +34,21 @@ export async function buildCli(): Promise<string> {
   fs.mkdirSync(path.dirname(CLI_BUNDLE), { recursive: true, mode: 0o755 });
   // The inputs first: a bundle newer than its list is what the launchers trust.
   writeAtomic(cliBundleInputs(CLI_BUNDLE), JSON.stringify(Object.keys(result.metafile.inputs)));
+  // The code of `serve --all`'s sidecar threads, beside it (sidecar/threads.ts looks for it there). Its sources
+  // are a part of the CLI's, so the CLI bundle's freshness covers it.
+  const thread = await build({
+    entryPoints: [path.join(PROJECT_ROOT, 'sidecar', 'thread-entry.ts')],
+    absWorkingDir: PROJECT_ROOT,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    write: false,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  writeAtomic(path.join(path.dirname(CLI_BUNDLE), 'mirrorlane-sidecar-thread.mjs'), thread.outputFiles[0].text);
   writeAtomic(CLI_BUNDLE, result.outputFiles[0].text);
   return CLI_BUNDLE;
 }

@@ -1,7 +1,7 @@
-// The origin path and query of a download that nginx proxied to the sidecar. Pure.
+// The origin path and query of a download that njs asked the sidecar about. Pure.
 //
-// nginx forwards the client's request target as the client sent it ($request_uri in X-Ml-Uri). Node reads the
-// header as Latin-1, so raw bytes above 0x7f arrive as one character each. The sidecar decodes and normalises the
+// nginx's decide location forwards the client's request target as the client sent it ($request_uri in X-Ml-Uri).
+// Node reads the header as Latin-1, so raw bytes above 0x7f arrive as one character each. The sidecar decodes and normalises the
 // path the way nginx does (dot segments resolved, slashes merged), so that what is looked up is what nginx serves.
 
 /** Printable ASCII without "%" (nothing to decode) and without "?" (the query was split off already). */

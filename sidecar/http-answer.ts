@@ -1,14 +1,24 @@
-// A decision as the HTTP answer nginx passes on to the client. Pure.
+// A decision as the answer to njs's subrequest, in the form cheapest for njs to turn into the client's. Pure.
 //
-// nginx proxies each download to the sidecar and relays this answer as it is: a 302 with its Location, Link and
-// Digest lines, a body, or X-Accel-Redirect for local delivery, which nginx turns into an internal redirect to
-// the origin location (and which copies almost none of our headers: the origin location re-adds the X-Ml-* ones).
+// The answer is already the client's: status and header lines (302 with Location, one line per Link, Digest), or a
+// body with its type and status; njs copies them (njs/mirrorlane.ts). No JSON to parse on the redirect path. Local
+// delivery is a 200 whose X-Ml-Local line names the file to serve (encoded; the real file when a symlink led to it,
+// since nginx follows no symlink below the root) and carries the headers the client gets: njs sets them and
+// redirects internally to the origin location.
+// With nginx.mode "proxy" nginx relays the answer as it is instead, and local delivery is X-Accel-Redirect, which
+// keeps almost none of the sidecar's headers: they come as X-Ml-* lines that the origin location adds back.
 import { encodePath } from '../core/urls.ts';
 import type { Decision } from './decide.ts';
 import type { HeaderMap } from './link-headers.ts';
 
+/** The sidecar's mark on an answer that nginx delivers from the origin tree: the encoded origin path to serve. */
+export const LOCAL_MARK = 'X-Ml-Local';
+
 /** The internal nginx location that serves the origin tree (nginx/server.conf). */
 export const ORIGIN_LOCATION = '/_mirrorlane/origin';
+
+/** Who turns the answer into the client's (nginx.mode): the njs handler, or nginx's proxy_pass relaying it. */
+export type AnswerMode = 'njs' | 'proxy';
 
 export interface HttpAnswer {
   status: number;
@@ -18,33 +28,36 @@ export interface HttpAnswer {
 
 const TEXT_TYPE = 'text/plain; charset=utf-8';
 
-/** Headers of a local answer, renamed for the origin location to re-add (X-Accel-Redirect drops the originals). */
-function localHeaders(h: HeaderMap | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
+/** What a locally delivered file carries of a decision's headers (the tier and the like stay on redirects). */
+const LOCAL_HEADERS = ['Content-Location', 'X-Mirrorlane-Mirror', 'Link', 'Digest', 'Repr-Digest'];
+
+function localHeaders(h: HeaderMap | undefined, file: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = { [LOCAL_MARK]: encodePath(file) };
   if (!h) return out;
-  const names: Record<string, string> = {
-    'Content-Location': 'X-Ml-Content-Location',
-    'X-Mirrorlane-Mirror': 'X-Ml-Mirror',
-    Digest: 'X-Ml-Digest',
-    'Repr-Digest': 'X-Ml-Repr-Digest',
+  for (const name of LOCAL_HEADERS) if (h[name] !== undefined) out[name] = h[name];
+  return out;
+}
+
+/** proxy mode: X-Accel-Redirect, and the headers renamed for the origin location to add back. */
+function accelHeaders(h: HeaderMap | undefined, path: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of LOCAL_HEADERS) {
+    const v = h?.[name];
     // nginx 1.22 reads only the first of several upstream lines into a variable: one comma-joined line (RFC 8288).
-    Link: 'X-Ml-Link',
-  };
-  for (const [name, value] of Object.entries(h)) {
-    const to = names[name];
-    if (to) out[to] = Array.isArray(value) ? value.join(', ') : value;
+    if (v !== undefined) out[`X-Ml-${name === 'X-Mirrorlane-Mirror' ? 'Mirror' : name}`] = Array.isArray(v) ? v.join(', ') : v;
   }
+  out['X-Accel-Redirect'] = ORIGIN_LOCATION + encodePath(path);
   return out;
 }
 
 /** `path` is the origin path (decoded) the decision is about. */
-export function httpAnswer(d: Decision, path: string): HttpAnswer {
+export function httpAnswer(d: Decision, path: string, mode: AnswerMode = 'njs'): HttpAnswer {
   switch (d.t) {
     case 'redirect':
       return { status: 302, headers: { ...d.h, Location: d.url }, body: '' };
     case 'local':
-      // The real file's path when a symlink led to it: nginx serves the origin without following links.
-      return { status: 200, headers: { ...localHeaders(d.h), 'X-Accel-Redirect': ORIGIN_LOCATION + encodePath(d.p ?? path) }, body: '' };
+      // d.p: the real file's path when a symlink led to it.
+      return { status: 200, headers: mode === 'proxy' ? accelHeaders(d.h, d.p ?? path) : localHeaders(d.h, d.p ?? path), body: '' };
     case 'dir':
       return { status: 301, headers: { Location: d.url, 'Content-Type': TEXT_TYPE }, body: '' };
     case 'notfound':

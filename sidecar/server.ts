@@ -1,4 +1,5 @@
-// The sidecar process: an HTTP server on a unix socket that nginx asks once per download.
+// The sidecar process: an HTTP server on a unix socket that nginx's njs handler asks once per download (one
+// subrequest); its answer is the client's, in the form njs copies (sidecar/http-answer.ts).
 // Holds the mirror table and a file-row cache in memory; PostgreSQL is asked on a cache miss only.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -19,6 +20,7 @@ import { downloadTarget } from './download-target.ts';
 import { httpAnswer, textAnswer, type HttpAnswer } from './http-answer.ts';
 import { MirrorTable } from './mirror-table.ts';
 import { OriginGate } from './origin-gate.ts';
+import { watchStalls } from './stall-watch.ts';
 import { isMirrorStatsQuery, SidecarStats } from './stats.ts';
 
 /** How long a stopping sidecar lets requests in flight finish before it drops their connections. */
@@ -167,19 +169,23 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   const mirrors = new MirrorTable(url, pool, { onFilesChanged: () => cache.clear(), log });
   await mirrors.start();
   const stats = new SidecarStats({ pool, mirrors, cache, log });
+  // Half nginx's budget: a stall that long is worth a log line even before nginx falls back.
+  const stalls = watchStalls(config.nginx.sidecarTimeoutMs / 2, log);
   let deps = buildDeps(config, geo, cache, mirrors, lookups, pool);
   let current = config;
   /** Set while stopping: answers carry Connection: close so nginx opens its next connection elsewhere. */
   let draining = false;
 
-  /** Write an answer. nginx asks with GET even for a HEAD, and leaves the body out itself. */
+  /** Write an answer. njs asks with GET even for a HEAD; nginx leaves the body out itself. */
   const send = (res: http.ServerResponse, a: HttpAnswer) => {
     if (draining) res.setHeader('Connection', 'close');
+    // nginx dates the client's answer itself: a Date line per answer would only be parsed and dropped.
+    res.sendDate = false;
     a.headers['Content-Length'] = Buffer.byteLength(a.body);
     try {
       res.writeHead(a.status, a.headers);
     } catch (e) {
-      // A value Node refuses to send (a control character): nginx's fallback answers instead.
+      // A value Node refuses to send (a control character): njs falls back instead.
       log(`answer not sendable: ${(e as Error).message}`);
       for (const name of res.getHeaderNames()) res.removeHeader(name);
       res.writeHead(503, { 'Content-Length': 0 }).end();
@@ -191,7 +197,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   // Room for long queries and headers copied from the client (nginx limits those to 8 KB a line already).
   const server = http.createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
     const clientIp = req.headers['x-ml-client'];
-    // Only nginx's proxied downloads carry X-Ml-Client; the rest are the socket's own routes.
+    // Only the downloads njs asks about carry X-Ml-Client; the rest are the socket's own routes.
     if (typeof clientIp !== 'string') {
       routeAdmin(req, res);
       return;
@@ -208,7 +214,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
       return;
     }
     if (isMirrorStatsQuery(target.query)) {
-      void stats.page().then((d) => send(res, httpAnswer(d, target.path)));
+      void stats.page().then((d) => send(res, httpAnswer(d, target.path, current.nginx.mode)));
       return;
     }
     const trace: DecisionTrace = { row: null };
@@ -231,12 +237,12 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
     ).then(
       (d) => {
         stats.track(d, trace.row, startedAt, counted);
-        send(res, httpAnswer(d, target.path));
+        send(res, httpAnswer(d, target.path, current.nginx.mode));
       },
       (e) => {
         stats.track(null, trace.row, startedAt, counted);
         log(`decision failed: ${(e as Error).stack ?? e}`);
-        // nginx answers the client from its fallback location (a fallback mirror or the origin).
+        // njs answers the client from its fallback (a fallback mirror or the origin).
         send(res, textAnswer(503, 'sidecar error\n'));
       },
     );
@@ -254,6 +260,8 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
         fileCache: { size: cache.size, hits: cache.hits, misses: cache.misses },
         // Cache misses asked of the database, and in how many queries (fewer under load: batched).
         lookups: { paths: lookups.paths, queries: lookups.queries },
+        // Event-loop stalls over half of nginx.sidecarTimeoutMs (logged with where the time went).
+        stalls: stalls.figures,
       });
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
       return;
@@ -270,6 +278,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
     previous = await bindSocket(server, socket, opts.replace === true);
   } catch (e) {
     // Nothing may keep the process alive after this: `serve` must print the error and exit.
+    stalls.stop();
     await stats.close().catch(() => {});
     await mirrors.close().catch(() => {});
     await pool.end().catch(() => {});
@@ -326,6 +335,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
       await closed;
       const mine = ownsSocket();
       if (mine) fs.rmSync(socket, { force: true });
+      stalls.stop();
       // Save the last counts while the pool is still open.
       await stats.close();
       await mirrors.close();

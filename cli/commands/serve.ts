@@ -10,7 +10,12 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .description('run the decision sidecar on its unix socket until SIGINT/SIGTERM; SIGHUP reloads the config')
     .option('--replace', 'take the socket over from a running sidecar, which then drains and stops (zero-downtime upgrade)')
     .option('--instance <n>', 'which of the sidecar.processes sidecars to run (1 = sidecar.socket, 2 = sidecar-2.sock, …)', '1')
-    .action(async (opts: { replace?: boolean; instance: string }) => {
+    .option('--all', 'run every sidecar of sidecar.processes in this process, as threads sharing one copy of the GeoIP data')
+    .action(async (opts: { replace?: boolean; instance: string; all?: boolean }) => {
+      if (opts.all) {
+        await serveAll(ctx, opts.replace === true);
+        return;
+      }
       if (!/^\d{1,2}$/.test(opts.instance)) throw new UsageError(`--instance: expected a number from 1 to sidecar.processes, got "${opts.instance}"`);
       const instance = Number(opts.instance);
       const config = sidecarInstance(ctx.config(), instance);
@@ -44,4 +49,40 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       ctx.out(`${signal}: draining and stopping the sidecar`);
       await sidecar.close();
     });
+}
+
+/** Resolves with the signal that asks to stop (SIGINT/SIGTERM); SIGHUP meanwhile calls `reload`. */
+function untilStopped(reload: () => void): Promise<NodeJS.Signals> {
+  process.on('SIGHUP', reload);
+  return new Promise<NodeJS.Signals>((resolve) => {
+    const stop = (s: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.off('SIGHUP', reload);
+      resolve(s);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** `serve --all`: every instance as a thread of this process (sidecar/threads.ts). */
+async function serveAll(ctx: CliContext, replace: boolean): Promise<void> {
+  const config = ctx.config();
+  const { runSidecarThreads } = await import('../../sidecar/threads.ts');
+  const threads = await runSidecarThreads(config, { replace, log: (m) => ctx.warn(`[sidecar] ${m}`) });
+  ctx.out(`${threads.sockets.length} sidecar thread(s) listening on ${threads.sockets.join(', ')}; stop with Ctrl-C or SIGTERM, reload the config with SIGHUP`);
+  const signal = await untilStopped(() => {
+    if (!config.configPath) {
+      ctx.warn('[sidecar] SIGHUP: no config file to reload (the defaults are in use)');
+      return;
+    }
+    try {
+      threads.reload(loadConfig(config.configPath, ctx.io.env));
+    } catch (e) {
+      ctx.warn(`[sidecar] reload failed, keeping the old configuration: ${(e as Error).message}`);
+    }
+  });
+  ctx.out(`${signal}: draining and stopping the sidecar threads`);
+  await threads.close();
 }

@@ -72,6 +72,10 @@ export async function startStack(opts: StackOptions = {}): Promise<TestStack> {
   config.geoip = { city: [geoFiles.city], asn: geoFiles.asn };
   config.nginx.listen = [`127.0.0.1:${port}`, `[::1]:${port}`];
   config.nginx.workerProcesses = 1;
+  // The sidecar in this process unless a test asks for processes (the default is one per core).
+  config.sidecar.processes = 1;
+  // Each line written at once, so that a failing test's log tail is complete.
+  config.nginx.accessLog = 'unbuffered';
   config.demo = false;
   opts.configure?.(config, { port, mirrorPort });
   // The whole config, so that the CLI and a sidecar process see exactly what this process sees.

@@ -22,9 +22,10 @@ function mirrorHost(identifier: string): string {
   return `http://${host}:${stack.mirrorPort}`;
 }
 
-describe('redirect path on real nginx, sidecar and PostgreSQL', () => {
+// The download behaviours through both answer paths (nginx.mode): the njs handler and proxy_pass.
+for (const mode of ['njs', 'proxy'] as const) describe(`redirect path on real nginx, sidecar and PostgreSQL (nginx.mode ${mode})`, () => {
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ configure: (c) => void (c.nginx.mode = mode) });
   });
   after(async () => {
     await stack?.stop();

@@ -56,7 +56,7 @@ describe('sidecar.processes: 2', () => {
     assert.equal(fs.statSync(`${stack.config.varDir}/run/sidecar-config.json`).mode & 0o777, 0o600);
     for (const s of sockets) assert.ok(fs.statSync(s).isSocket(), s);
     const conf = fs.readFileSync(`${stack.redirector.nginx.prefix}/conf/mirrorlane-http.conf`, 'utf8');
-    for (const s of sockets) assert.ok(conf.includes(`server unix:${s};`), `upstream lists ${s}`);
+    for (const s of sockets) assert.ok(conf.includes(`server unix:${s} max_fails=0;`), `upstream lists ${s}`);
     // Concurrent requests open several upstream connections, which nginx spreads over both servers.
     await Promise.all(Array.from({ length: 200 }, () => request(stack.base + TGZ, { headers: { 'X-Forwarded-For': '198.51.100.10' } })));
     const counts = await Promise.all(sockets.map(decisions));
@@ -77,7 +77,7 @@ describe('sidecar.processes: 2', () => {
     assert.deepEqual(r.errors.slice(0, 5), []);
     assert.deepEqual(r.marked, {}, 'nginx used the other sidecar, not the fallback');
     assert.ok(r.requests > 50, `only ${r.requests} requests ran`);
-    // The restarted one serves its socket again (nginx itself retries it after fail_timeout, 10 s).
+    // The restarted one serves its socket again (max_fails=0: nginx never stops trying it).
     await assert.doesNotReject(decisions(sidecarSockets(stack.config)[1]), 'the restarted sidecar answers on its socket');
     assert.notEqual(stack.redirector.sidecarProcesses[1].process.pid, second.process.pid);
   }));

@@ -22,7 +22,7 @@ test('the built handler loads in the njs of this machine and keeps to the 0.7.9 
     return;
   }
   const main = path.join(dir, 'main.mjs');
-  fs.writeFileSync(main, 'import m from "mirrorlane.js";\nconsole.log(typeof m.fallback);\n');
+  fs.writeFileSync(main, 'import m from "mirrorlane.js";\nconsole.log(typeof m.handle);\n');
   assert.equal(execFileSync('njs', ['-p', dir, main], { encoding: 'utf8' }).trim(), 'function');
   fs.rmSync(dir, { recursive: true, force: true });
 });

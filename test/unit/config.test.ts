@@ -19,6 +19,9 @@ test('no config file: the demo on an embedded database under var/', () => {
   assert.equal(c.configPath, null);
   assert.match(c.origin.root, /var\/demo\/origin$/);
   assert.equal(c.nginx.listen[0], '127.0.0.1:8080');
+  // One sidecar per core, and the access log written in blocks.
+  assert.equal(c.sidecar.processes, Math.min(64, os.availableParallelism()));
+  assert.equal(c.nginx.accessLog, 'buffered');
 });
 
 test('a config file: relative paths resolve against it, demo off, DATABASE_URL wins', () => {
@@ -43,6 +46,8 @@ test('config errors name the file and the setting', () => {
     ['{"selection": {"distanceRange": 0.5}}', /distanceRange must be a number >= 1/],
     ['{"publicUrl": "https://x.example/path?q"}', /publicUrl must be a scheme and host/],
     ['{"fallback": {"mirrors": 3}}', /"fallback\.mirrors" must be a list of strings/],
+    ['{"nginx": {"mode": "lua"}}', /nginx\.mode must be "njs" or "proxy"/],
+    ['{"nginx": {"accessLog": "sometimes"}}', /nginx\.accessLog must be "buffered", "off" or "unbuffered"/],
     ['{not json', /not valid JSON/],
     ['[1]', /must hold a JSON object/],
   ];

@@ -46,19 +46,24 @@ test('the plain-target shortcut answers what the general path answers', () => {
   }
 });
 
-describe('httpAnswer: a decision as the answer nginx relays', () => {
+describe('httpAnswer: a decision as the answer njs copies', () => {
   test('redirect: 302 with Location and the decision headers', () => {
     const a = httpAnswer({ t: 'redirect', url: 'http://m/x', m: 1, h: { Link: ['<a>', '<b>'] } }, '/x');
     assert.deepEqual(a, { status: 302, headers: { Link: ['<a>', '<b>'], Location: 'http://m/x' }, body: '' });
   });
 
-  test('local: X-Accel-Redirect to the origin location, encoded; headers renamed for the origin location', () => {
+  test('local: a 200 whose X-Ml-Local names the file, encoded, with the headers a local answer keeps, Link lines still separate', () => {
     const a = httpAnswer({ t: 'local', why: 'self-serving mirror', m: 2, h: { 'Content-Location': 'http://me/x y', Link: ['<a>', '<b>'], 'X-Mirrorlane-Tier': 'country' } }, '/d/x y ü');
     assert.deepEqual(a, {
       status: 200,
-      headers: { 'X-Ml-Content-Location': 'http://me/x y', 'X-Ml-Link': '<a>, <b>', 'X-Accel-Redirect': '/_mirrorlane/origin/d/x%20y%20%C3%BC' },
+      headers: { 'X-Ml-Local': '/d/x%20y%20%C3%BC', 'Content-Location': 'http://me/x y', Link: ['<a>', '<b>'] },
       body: '',
     });
+  });
+
+  test('local in nginx.mode proxy: X-Accel-Redirect, encoded; headers renamed for the origin location', () => {
+    const a = httpAnswer({ t: 'local', why: 'self-serving mirror', m: 2, h: { 'Content-Location': 'http://me/x y', Link: ['<a>', '<b>'], 'X-Mirrorlane-Tier': 'country' } }, '/d/x y ü', 'proxy');
+    assert.deepEqual(a.headers, { 'X-Ml-Content-Location': 'http://me/x y', 'X-Ml-Link': '<a>, <b>', 'X-Accel-Redirect': '/_mirrorlane/origin/d/x%20y%20%C3%BC' });
   });
 
   test('notfound, dir and bodies', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { defaultConfig } from '../../core/config.ts';
-import { fillTemplate, renderNginxSnippets } from '../../core/nginx-config.ts';
+import { accessLogDirective, fillTemplate, renderNginxSnippets } from '../../core/nginx-config.ts';
 
 test('snippets carry the operator\'s paths, prefix and trusted proxies', () => {
   const c = defaultConfig('/srv/ml/var');
@@ -10,7 +10,7 @@ test('snippets carry the operator\'s paths, prefix and trusted proxies', () => {
   c.nginx.trustedProxies = ['10.1.0.0/16', '2001:db8::1'];
   const { http, server } = renderNginxSnippets(c, '/opt/ml/build/njs/mirrorlane.js');
   assert.match(http, /js_import mirrorlane from \/opt\/ml\/build\/njs\/mirrorlane\.js;/);
-  assert.match(http, /server unix:\/srv\/ml\/var\/run\/sidecar\.sock;/);
+  assert.match(http, /server unix:\/srv\/ml\/var\/run\/sidecar\.sock max_fails=0;/);
   assert.match(http, /keepalive 128;/);
   assert.match(server, /location \^~ \/pub\/ \{/);
   assert.match(server, /alias \/srv\/www\/pub\/;/);
@@ -31,4 +31,28 @@ test('values that would break out of an nginx directive are refused', () => {
 test('a template placeholder without a value is an error', () => {
   assert.equal(fillTemplate('a {{x}} b', { x: 1 }), 'a 1 b');
   assert.throws(() => fillTemplate('a {{y}}', {}), /no value for \{\{y\}\}/);
+});
+
+test('downloads go through the njs handler and its one subrequest location; the access log has three forms', () => {
+  const { server } = renderNginxSnippets(defaultConfig('/srv/ml/var'));
+  assert.match(server, /location \^~ \/ \{[^}]*js_content mirrorlane\.handle;/);
+  assert.match(server, /location = \/_mirrorlane\/decide \{\s*internal;\s*proxy_pass http:\/\/mirrorlane_sidecar\/_mirrorlane\/download;/);
+  assert.equal(server.match(/proxy_pass /g)?.length, 1);
+  assert.equal(accessLogDirective('buffered', '/p/logs/access.log'), '/p/logs/access.log combined buffer=64k flush=1s');
+  assert.equal(accessLogDirective('unbuffered', '/p/logs/access.log'), '/p/logs/access.log');
+  assert.equal(accessLogDirective('off', '/p/logs/access.log'), 'off');
+});
+
+test('nginx.mode proxy: the download location proxies to the sidecar, njs answers only in the fallback location', () => {
+  const c = defaultConfig('/srv/ml/var');
+  c.nginx.mode = 'proxy';
+  const { server } = renderNginxSnippets(c);
+  assert.doesNotMatch(server, /js_content mirrorlane\.handle;/);
+  assert.match(server, /proxy_pass http:\/\/mirrorlane_sidecar\$mirrorlane_download;/);
+  assert.match(server, /error_page 500 502 503 504 = @mirrorlane_fallback;/);
+  assert.match(server, /location @mirrorlane_fallback \{[^}]*js_content mirrorlane\.fallback;/);
+  // The directory listing and the origin location stay.
+  assert.match(server, /alias \/srv\/ml\/var\/demo\/origin\/\$mirrorlane_dir;/);
+  assert.match(server, /location \^~ \/_mirrorlane\/origin\/ \{/);
+  assert.doesNotMatch(server, /\{\{/);
 });

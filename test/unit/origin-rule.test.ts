@@ -127,9 +127,11 @@ describe('decide() checks every local answer with the rule', () => {
     assert.deepEqual(await decide(req('/pub/tiny.txt'), deps(async () => null)), { t: 'notfound' });
     const d = await decide(req('/pub/tiny.txt'), deps(async () => '/pub/real/tiny.txt'));
     assert.deepEqual(d, { t: 'local', why: 'smaller than 4096 bytes', p: '/pub/real/tiny.txt' });
-    assert.equal(httpAnswer(d, '/pub/tiny.txt').headers['X-Accel-Redirect'], '/_mirrorlane/origin/pub/real/tiny.txt');
+    assert.equal(httpAnswer(d, '/pub/tiny.txt').headers['X-Ml-Local'], '/pub/real/tiny.txt');
+    assert.equal(httpAnswer(d, '/pub/tiny.txt', 'proxy').headers['X-Accel-Redirect'], '/_mirrorlane/origin/pub/real/tiny.txt');
     const same = await decide(req('/pub/tiny.txt'), deps(async (p) => p));
-    assert.equal(httpAnswer(same, '/pub/tiny.txt').headers['X-Accel-Redirect'], '/_mirrorlane/origin/pub/tiny.txt');
+    assert.equal(httpAnswer(same, '/pub/tiny.txt').headers['X-Ml-Local'], '/pub/tiny.txt');
+    assert.equal(httpAnswer(same, '/pub/tiny.txt', 'proxy').headers['X-Accel-Redirect'], '/_mirrorlane/origin/pub/tiny.txt');
   });
 
   test('paths not in the table, and the database-down answer, pass the rule too', async () => {
