@@ -43,6 +43,7 @@ function buildProgram(ctx: CliContext, write: { out: (s: string) => void; err: (
   program
     .description('Mirrorlane admin: mirrors, files, GeoIP lookups, database schema, nginx snippets, the sidecar')
     .option('--config <file>', 'configuration file (default: $MIRRORLANE_CONFIG; $DATABASE_URL overrides its database)')
+    .option('--debug', 'on an internal error, print the stack trace too (as MIRRORLANE_DEBUG=1 does)')
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -64,9 +65,14 @@ function buildProgram(ctx: CliContext, write: { out: (s: string) => void; err: (
   return program;
 }
 
-/** After a usage error commander prints its message; each command adds where to read its usage. */
+/**
+ * A usage error is one line: commander's message, its suggestion ("(Did you mean --country?)", which it puts on a
+ * line of its own) and where to read the command's usage.
+ */
 function addUsageHints(cmd: Command, path: string): void {
-  cmd.showHelpAfterError(`hint: see \`${path} --help\``);
+  cmd.configureOutput({
+    outputError: (str, write) => write(`${str.trim().replace(/\s*\n\s*/g, ' ')}; see \`${path} --help\`\n`),
+  });
   for (const sub of cmd.commands) addUsageHints(sub, `${path} ${sub.name()}`);
 }
 
@@ -112,25 +118,28 @@ export async function runCli(
     await program.parseAsync(argv, { from: 'user' });
     return EXIT_OK;
   } catch (e) {
-    return reportError(e, ctx, full);
+    // --debug may be anywhere on the line, and parsing may have stopped before reaching it.
+    const debug = Boolean(full.env.MIRRORLANE_DEBUG) || argv.includes('--debug');
+    return reportError(e, ctx, full, debug);
   } finally {
     await ctx.close();
   }
 }
 
-function reportError(e: unknown, ctx: CliContext, io: CliIo): number {
+function reportError(e: unknown, ctx: CliContext, io: CliIo, debug: boolean): number {
   const say = (line: string) => io.stderr(`${line}\n`);
   if (e instanceof CommanderError) {
     // commander has printed its message (and our hint) already.
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT_OK;
     return EXIT_USAGE;
   }
+  if (debug && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
   if (e instanceof UsageError || e instanceof ValueError) {
     say(`error: ${e.message}`);
     return EXIT_USAGE;
   }
   if (e instanceof CliFailure || e instanceof ConfigError || e instanceof DatabaseError || e instanceof OriginFileError) {
-    say(`error: ${e.message}`);
+    say(`error: ${oneLine(e.message)}`);
     return EXIT_FAILURE;
   }
   if (isDatabaseError(e)) {
@@ -139,9 +148,13 @@ function reportError(e: unknown, ctx: CliContext, io: CliIo): number {
   }
   // A bug: one line for the user, the stack only when asked for.
   const err = e as Error;
-  say(`error: internal error: ${err?.message ?? String(e)} (set MIRRORLANE_DEBUG=1 for the stack trace)`);
-  if (io.env.MIRRORLANE_DEBUG && err?.stack) say(err.stack);
+  say(`error: internal error: ${oneLine(err?.message ?? String(e))}${debug ? '' : ' (rerun with --debug for the stack trace)'}`);
   return EXIT_FAILURE;
+}
+
+/** Messages quoted from elsewhere (PostgreSQL, the file system) may hold newlines; the CLI's errors are one line. */
+function oneLine(s: string): string {
+  return s.trim().replace(/\s*\n\s*/g, ' ');
 }
 
 function runDirectly(): boolean {

@@ -28,6 +28,16 @@ function isUniqueViolation(e: unknown): boolean {
   return (e as { code?: string }).code === UNIQUE_VIOLATION;
 }
 
+/** The failure for an identifier taken already, exactly or by a mirror whose identifier differs only by case. */
+async function takenIdentifier(ctx: CliContext, identifier: string, what: string): Promise<CliFailure> {
+  const { rows } = await ctx.db().query('SELECT identifier FROM mirror WHERE lower(identifier) = lower($1)', [identifier]);
+  const other = rows[0]?.identifier as string | undefined;
+  if (other && other !== identifier) {
+    return new CliFailure(`'${identifier}' differs from mirror '${other}' only by case: identifiers are unique regardless of case; ${what}`);
+  }
+  return new CliFailure(`mirror '${identifier}' already exists: ${what}`);
+}
+
 export function registerMirrorCommands(program: Command, ctx: CliContext): void {
   const mirror = program.command('mirror').description('manage mirrors: add, list, show, edit, enable, disable, rename, delete, notes');
 
@@ -123,7 +133,7 @@ async function addMirror(ctx: CliContext, identifierArg: string, cmd: Command): 
   try {
     m = await insertMirror(db, input);
   } catch (e) {
-    if (isUniqueViolation(e)) throw new CliFailure(`mirror '${identifier}' already exists: see \`mirrorlane mirror show ${identifier}\``);
+    if (isUniqueViolation(e)) throw await takenIdentifier(ctx, identifier, `see \`mirrorlane mirror list\``);
     throw e;
   }
   ctx.out(`added mirror '${m.identifier}' (id ${m.id}): ${describeLocation(m)}`);
@@ -182,7 +192,8 @@ async function fillFromGeoIp(ctx: CliContext, input: MirrorInput): Promise<void>
   }
   const via = host === ip ? ip : `${host} (${ip})`;
   if (filled.length) ctx.out(`GeoIP of ${via}: ${filled.join(', ')}`);
-  else ctx.warn(`warning: GeoIP knows nothing about ${via}; ${hint}`);
+  // Country and coordinates given: the AS number is optional, and not knowing it is no reason for a warning.
+  else if (wantCountry || wantCoords) ctx.warn(`warning: GeoIP knows nothing about ${via}; ${hint}`);
 }
 
 function describeLocation(m: Mirror): string {
@@ -366,7 +377,7 @@ async function rename(ctx: CliContext, from: string, toArg: string): Promise<voi
   try {
     m = await renameMirror(ctx.db(), from, to);
   } catch (e) {
-    if (isUniqueViolation(e)) throw new CliFailure(`mirror '${to}' already exists: choose another identifier`);
+    if (isUniqueViolation(e)) throw await takenIdentifier(ctx, to, 'choose another identifier');
     throw e;
   }
   if (!m) throw new CliFailure(`mirror '${from}' not found: see \`mirrorlane mirror list\``);
