@@ -297,6 +297,7 @@ function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, s: Sele
     localDelivery: s.local,
     notShown,
     attribution: deps.geo.attribution,
+    urlPrefix: deps.urlPrefix,
   });
   return { t: 'body', status: 200, type: HTML_TYPE, body, h: PAGE_HEADERS };
 }
