@@ -28,11 +28,12 @@ function isUniqueViolation(e: unknown): boolean {
   return (e as { code?: string }).code === UNIQUE_VIOLATION;
 }
 
-/** The failure for an identifier taken already, exactly or by a mirror whose identifier differs only by case. */
-async function takenIdentifier(ctx: CliContext, identifier: string, what: string): Promise<CliFailure> {
+/** The failure for an identifier taken already, exactly or by a mirror whose identifier differs only by case; null if free. */
+async function takenIdentifier(ctx: CliContext, identifier: string, what: string): Promise<CliFailure | null> {
   const { rows } = await ctx.db().query('SELECT identifier FROM mirror WHERE lower(identifier) = lower($1)', [identifier]);
   const other = rows[0]?.identifier as string | undefined;
-  if (other && other !== identifier) {
+  if (other === undefined) return null;
+  if (other !== identifier) {
     return new CliFailure(`'${identifier}' differs from mirror '${other}' only by case: identifiers are unique regardless of case; ${what}`);
   }
   return new CliFailure(`mirror '${identifier}' already exists: ${what}`);
@@ -125,6 +126,8 @@ async function addMirror(ctx: CliContext, identifierArg: string, cmd: Command): 
   if (await mirrorByIdentifier(db, identifier)) {
     throw new CliFailure(`mirror '${identifier}' already exists: see \`mirrorlane mirror show ${identifier}\`, change it with \`mirrorlane mirror edit\``);
   }
+  const taken = await takenIdentifier(ctx, identifier, 'see `mirrorlane mirror list`');
+  if (taken) throw taken;
   if (input.country && input.continent === undefined) input.continent = continentFor(input.country) ?? undefined;
   await fillFromGeoIp(ctx, input);
   input.enabled = cmd.opts().enable === true;
@@ -133,7 +136,7 @@ async function addMirror(ctx: CliContext, identifierArg: string, cmd: Command): 
   try {
     m = await insertMirror(db, input);
   } catch (e) {
-    if (isUniqueViolation(e)) throw await takenIdentifier(ctx, identifier, `see \`mirrorlane mirror list\``);
+    if (isUniqueViolation(e)) throw (await takenIdentifier(ctx, identifier, 'see `mirrorlane mirror list`')) ?? e;
     throw e;
   }
   ctx.out(`added mirror '${m.identifier}' (id ${m.id}): ${describeLocation(m)}`);
@@ -150,11 +153,13 @@ async function fillFromGeoIp(ctx: CliContext, input: MirrorInput): Promise<void>
   if (!url) return;
   const host = urlHost(url);
   const hint = 'set them with `mirrorlane mirror edit` (--country, --lat/--lng, --asn)';
+  // Country and coordinates given: the AS number is optional, and not finding it is no reason for a warning.
+  const warn = wantCountry || wantCoords ? (line: string) => ctx.warn(line) : () => {};
   let ip: string;
   try {
     ip = await resolveHost(host);
   } catch (e) {
-    ctx.warn(`warning: location not looked up: ${(e as Error).message}; ${hint}`);
+    warn(`warning: location not looked up: ${(e as Error).message}; ${hint}`);
     return;
   }
   let loc: ClientLocation;
@@ -166,7 +171,7 @@ async function fillFromGeoIp(ctx: CliContext, input: MirrorInput): Promise<void>
       geo.close();
     }
   } catch (e) {
-    ctx.warn(`warning: location not looked up: ${(e as Error).message}; ${hint}`);
+    warn(`warning: location not looked up: ${(e as Error).message}; ${hint}`);
     return;
   }
   const filled: string[] = [];
@@ -192,8 +197,7 @@ async function fillFromGeoIp(ctx: CliContext, input: MirrorInput): Promise<void>
   }
   const via = host === ip ? ip : `${host} (${ip})`;
   if (filled.length) ctx.out(`GeoIP of ${via}: ${filled.join(', ')}`);
-  // Country and coordinates given: the AS number is optional, and not knowing it is no reason for a warning.
-  else if (wantCountry || wantCoords) ctx.warn(`warning: GeoIP knows nothing about ${via}; ${hint}`);
+  else warn(`warning: GeoIP knows nothing about ${via}; ${hint}`);
 }
 
 function describeLocation(m: Mirror): string {
@@ -377,7 +381,7 @@ async function rename(ctx: CliContext, from: string, toArg: string): Promise<voi
   try {
     m = await renameMirror(ctx.db(), from, to);
   } catch (e) {
-    if (isUniqueViolation(e)) throw await takenIdentifier(ctx, to, 'choose another identifier');
+    if (isUniqueViolation(e)) throw (await takenIdentifier(ctx, to, 'choose another identifier')) ?? e;
     throw e;
   }
   if (!m) throw new CliFailure(`mirror '${from}' not found: see \`mirrorlane mirror list\``);
