@@ -13,6 +13,7 @@ import { CliContext, CliFailure, UsageError, type CliIo } from './commands/conte
 import { registerDbCommands } from './commands/db.ts';
 import { registerExportCommands } from './commands/export.ts';
 import { registerFileCommands } from './commands/file.ts';
+import { registerGeoipCommands } from './commands/geoip.ts';
 import { registerIplookupCommand } from './commands/iplookup.ts';
 import { registerMirrorCommands } from './commands/mirror.ts';
 import { registerMirrorlistCommand } from './commands/mirrorlist.ts';
@@ -58,6 +59,7 @@ function buildProgram(ctx: CliContext, write: { out: (s: string) => void; err: (
   registerScanCommand(program, ctx);
   registerOriginCommands(program, ctx);
   registerIplookupCommand(program, ctx);
+  registerGeoipCommands(program, ctx);
   registerNginxConfigCommand(program, ctx);
   registerServeCommand(program, ctx);
   registerStatsCommands(program, ctx);
