@@ -24,6 +24,7 @@ import { registerProbeCommand } from './commands/probe.ts';
 import { registerScanCommand } from './commands/scan.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerStatsCommands } from './commands/stats.ts';
+import { registerSystemdCommands } from './commands/systemd.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -63,6 +64,7 @@ function buildProgram(ctx: CliContext, write: { out: (s: string) => void; err: (
   registerNginxConfigCommand(program, ctx);
   registerServeCommand(program, ctx);
   registerStatsCommands(program, ctx);
+  registerSystemdCommands(program, ctx);
   addUsageHints(program, 'mirrorlane');
   return program;
 }

@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT, sidecarSockets, type Config } from './config.ts';
 import { continentOf } from './continents.ts';
+import { renderMonitoringLocation, renderMonitoringServer } from './nginx-monitoring.ts';
 
 export const NJS_FILE = path.join(PROJECT_ROOT, 'build', 'njs', 'mirrorlane.js');
 export const JS_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so';
@@ -85,7 +86,9 @@ export function renderNginxSnippets(config: Config, njsFile = NJS_FILE): NginxSn
     country_var: variableRef(config.fallback.countryVariable, 'fallback.countryVariable'),
     continent_var: variableRef(config.fallback.continentVariable, 'fallback.continentVariable'),
   });
-  return { http, server };
+  // Monitoring (/health, /metrics): a piece of its own, on its own port or in the download server.
+  const monitoring = config.monitoring.listen.length ? '' : `\n${renderMonitoringLocation(config)}`;
+  return { http: http + renderMonitoringServer(config), server: server + monitoring };
 }
 
 export interface LocalMirrorServer {

@@ -26,6 +26,8 @@ if [ "$what" = test ]; then
   need[mmdb-bin]=/usr/bin/mmdblookup
   need[njs]=/usr/bin/njs
   need[aria2]=/usr/bin/aria2c
+  # systemd-analyze verify checks the units of `mirrorlane systemd` (present on any Debian with systemd).
+  need[systemd]=/usr/bin/systemd-analyze
 fi
 if [ "$what" = bench ]; then
   need[postgresql]=/usr/lib/postgresql
