@@ -24,6 +24,7 @@ import { registerProbeCommand } from './commands/probe.ts';
 import { registerScanCommand } from './commands/scan.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerStatsCommands } from './commands/stats.ts';
+import { registerStatusCommand } from './commands/status.ts';
 import { registerSystemdCommands } from './commands/systemd.ts';
 
 export const EXIT_OK = 0;
@@ -65,6 +66,7 @@ function buildProgram(ctx: CliContext, write: { out: (s: string) => void; err: (
   registerServeCommand(program, ctx);
   registerStatsCommands(program, ctx);
   registerSystemdCommands(program, ctx);
+  registerStatusCommand(program, ctx);
   addUsageHints(program, 'mirrorlane');
   return program;
 }
