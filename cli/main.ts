@@ -145,7 +145,8 @@ function reportError(e: unknown, ctx: CliContext, io: CliIo, debug: boolean): nu
     return EXIT_USAGE;
   }
   if (e instanceof CliFailure || e instanceof ConfigError || e instanceof DatabaseError || e instanceof OriginFileError) {
-    say(`error: ${oneLine(e.message)}`);
+    // One line per problem: a command reporting several (scan --all) puts each on its own "error:" line.
+    say(`error: ${e.message.split('\nerror: ').map(oneLine).join('\nerror: ')}`);
     return EXIT_FAILURE;
   }
   if (isDatabaseError(e)) {

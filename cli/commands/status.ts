@@ -2,6 +2,7 @@
 // are the sidecars up, is the database reachable with the schema current, are the mirrors well? Exit 1 when not.
 import http from 'node:http';
 import type { Command } from 'commander';
+import { parseInteger } from '../../core/cli-parse.ts';
 import { sidecarSockets, type Config } from '../../core/config.ts';
 import { migrationStatus } from '../../core/db/migrate.ts';
 import { describeDbError } from '../../core/db/pool.ts';
@@ -111,7 +112,7 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (opts: { url?: string; timeout: string; json?: boolean }) => {
       const config = ctx.config();
-      const timeoutMs = Math.max(1, Number(opts.timeout) || 3000);
+      const timeoutMs = parseInteger('--timeout', opts.timeout, 1, 600_000);
       const checks = [
         await redirector(config, opts.url ?? defaultStatusUrl(config), timeoutMs),
         ...(await Promise.all(sidecarSockets(config).map((s, i) => sidecar(s, i + 1, timeoutMs)))),
