@@ -13,6 +13,7 @@ import { CliContext, CliFailure, UsageError, type CliIo } from './commands/conte
 import { registerDbCommands } from './commands/db.ts';
 import { registerExportCommands } from './commands/export.ts';
 import { registerFileCommands } from './commands/file.ts';
+import { registerGeoipCommands } from './commands/geoip.ts';
 import { registerIplookupCommand } from './commands/iplookup.ts';
 import { registerMirrorCommands } from './commands/mirror.ts';
 import { registerMirrorlistCommand } from './commands/mirrorlist.ts';
@@ -23,6 +24,8 @@ import { registerProbeCommand } from './commands/probe.ts';
 import { registerScanCommand } from './commands/scan.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerStatsCommands } from './commands/stats.ts';
+import { registerStatusCommand } from './commands/status.ts';
+import { registerSystemdCommands } from './commands/systemd.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -43,6 +46,7 @@ function buildProgram(ctx: CliContext, write: { out: (s: string) => void; err: (
   program
     .description('Mirrorlane admin: mirrors, files, GeoIP lookups, database schema, nginx snippets, the sidecar')
     .option('--config <file>', 'configuration file (default: $MIRRORLANE_CONFIG; $DATABASE_URL overrides its database)')
+    .option('--debug', 'on an internal error, print the stack trace too (as MIRRORLANE_DEBUG=1 does)')
     .version(packageVersion(), '-V, --version')
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -57,16 +61,24 @@ function buildProgram(ctx: CliContext, write: { out: (s: string) => void; err: (
   registerScanCommand(program, ctx);
   registerOriginCommands(program, ctx);
   registerIplookupCommand(program, ctx);
+  registerGeoipCommands(program, ctx);
   registerNginxConfigCommand(program, ctx);
   registerServeCommand(program, ctx);
   registerStatsCommands(program, ctx);
+  registerSystemdCommands(program, ctx);
+  registerStatusCommand(program, ctx);
   addUsageHints(program, 'mirrorlane');
   return program;
 }
 
-/** After a usage error commander prints its message; each command adds where to read its usage. */
+/**
+ * A usage error is one line: commander's message, its suggestion ("(Did you mean --country?)", which it puts on a
+ * line of its own) and where to read the command's usage.
+ */
 function addUsageHints(cmd: Command, path: string): void {
-  cmd.showHelpAfterError(`hint: see \`${path} --help\``);
+  cmd.configureOutput({
+    outputError: (str, write) => write(`${str.trim().replace(/\s*\n\s*/g, ' ')}; see \`${path} --help\`\n`),
+  });
   for (const sub of cmd.commands) addUsageHints(sub, `${path} ${sub.name()}`);
 }
 
@@ -112,25 +124,29 @@ export async function runCli(
     await program.parseAsync(argv, { from: 'user' });
     return EXIT_OK;
   } catch (e) {
-    return reportError(e, ctx, full);
+    // --debug may be anywhere on the line, and parsing may have stopped before reaching it.
+    const debug = Boolean(full.env.MIRRORLANE_DEBUG) || argv.includes('--debug');
+    return reportError(e, ctx, full, debug);
   } finally {
     await ctx.close();
   }
 }
 
-function reportError(e: unknown, ctx: CliContext, io: CliIo): number {
+function reportError(e: unknown, ctx: CliContext, io: CliIo, debug: boolean): number {
   const say = (line: string) => io.stderr(`${line}\n`);
   if (e instanceof CommanderError) {
     // commander has printed its message (and our hint) already.
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) return EXIT_OK;
     return EXIT_USAGE;
   }
+  if (debug && e instanceof Error && e.stack) io.stderr(`${e.stack}\n`);
   if (e instanceof UsageError || e instanceof ValueError) {
     say(`error: ${e.message}`);
     return EXIT_USAGE;
   }
   if (e instanceof CliFailure || e instanceof ConfigError || e instanceof DatabaseError || e instanceof OriginFileError) {
-    say(`error: ${e.message}`);
+    // One line per problem: a command reporting several (scan --all) puts each on its own "error:" line.
+    say(`error: ${e.message.split('\nerror: ').map(oneLine).join('\nerror: ')}`);
     return EXIT_FAILURE;
   }
   if (isDatabaseError(e)) {
@@ -139,9 +155,13 @@ function reportError(e: unknown, ctx: CliContext, io: CliIo): number {
   }
   // A bug: one line for the user, the stack only when asked for.
   const err = e as Error;
-  say(`error: internal error: ${err?.message ?? String(e)} (set MIRRORLANE_DEBUG=1 for the stack trace)`);
-  if (io.env.MIRRORLANE_DEBUG && err?.stack) say(err.stack);
+  say(`error: internal error: ${oneLine(err?.message ?? String(e))}${debug ? '' : ' (rerun with --debug for the stack trace)'}`);
   return EXIT_FAILURE;
+}
+
+/** Messages quoted from elsewhere (PostgreSQL, the file system) may hold newlines; the CLI's errors are one line. */
+function oneLine(s: string): string {
+  return s.trim().replace(/\s*\n\s*/g, ' ');
 }
 
 function runDirectly(): boolean {

@@ -1,6 +1,7 @@
 // Pure validators for values typed on the command line. Each returns the normalised value or throws a
 // ValueError whose message names the flag, the rule and what was given, so the CLI can print it as is.
 import { formatIp, maskHostBits, parseIpInto, parsePrefixLength } from './ip.ts';
+import { countryProblem, identifierProblem } from './validate.ts';
 
 export class ValueError extends Error {}
 
@@ -12,9 +13,8 @@ function fail(flag: string, rule: string, got: string): never {
 
 /** Identifier as the mirror table allows it: letters, digits, '.', '_', '-', at most 63, not starting with punctuation. */
 export function parseIdentifier(flag: string, v: string): string {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(v)) {
-    fail(flag, 'letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63 characters', v);
-  }
+  const rule = identifierProblem(v);
+  if (rule) fail(flag, rule, v);
   return v;
 }
 
@@ -54,11 +54,11 @@ export function parseSize(flag: string, v: string): number {
   return n;
 }
 
-/** ISO 3166-1 alpha-2 shape, any case, stored upper case; "**" (every country) only where `wildcard` allows it. */
+/** An existing ISO 3166-1 alpha-2 code, any case, stored upper case; "**" (every country) only where `wildcard` allows it. */
 export function parseCountry(flag: string, v: string, opts: { wildcard?: boolean } = {}): string {
   const s = v.trim().toUpperCase();
-  if (s === '**' && opts.wildcard) return s;
-  if (!/^[A-Z]{2}$/.test(s)) fail(flag, opts.wildcard ? 'a two-letter country code or "**"' : 'a two-letter country code', v);
+  const rule = countryProblem(s, { wildcard: opts.wildcard });
+  if (rule) fail(flag, rule, v);
   return s;
 }
 

@@ -159,6 +159,15 @@ export interface Config {
      */
     zsyncMinSize: number | null;
   };
+  /** /health and /metrics of the sidecars through nginx, for monitoring (Prometheus), from these addresses only. */
+  monitoring: {
+    /** URL path of the monitoring location, starting and ending in "/". */
+    path: string;
+    /** nginx `allow` entries (addresses, networks); everyone else gets 403. */
+    allow: string[];
+    /** listen directives of a server {} of its own (e.g. "127.0.0.1:9145"); empty: inside the download server. */
+    listen: string[];
+  };
   /** Seed and serve the demo origin and three demo mirrors. */
   demo: boolean;
 }
@@ -207,6 +216,7 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
     publicUrl: '',
     fallback: { mirrors: [], countryVariable: '', continentVariable: '' },
     formats: { linkHeaders: 5, aptLists: {}, stampSecret: '', torrentMinSize: 4 * 1024 * 1024, trackers: [], metalinkTorrent: false, zsyncMinSize: 4 * 1024 * 1024 },
+    monitoring: { path: '/mirrorlane-status/', allow: ['127.0.0.1', '::1'], listen: [] },
     demo: true,
   };
 }
@@ -282,6 +292,9 @@ function resolvePaths(c: Config, baseDir: string): Config {
   }
   if (!c.origin.urlPrefix.startsWith('/') || !c.origin.urlPrefix.endsWith('/')) {
     throw new ConfigError(`origin.urlPrefix must start and end with "/", got "${c.origin.urlPrefix}"`);
+  }
+  if (!/^\/[A-Za-z0-9._~/-]*\/$/.test(c.monitoring.path) || c.monitoring.path === '/') {
+    throw new ConfigError(`monitoring.path must start and end with "/" and not be "/" (e.g. "/mirrorlane-status/"), got "${c.monitoring.path}"`);
   }
   if (!(c.selection.distanceRange >= 1)) throw new ConfigError('selection.distanceRange must be a number >= 1');
   if (c.publicUrl !== '' && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/.test(c.publicUrl)) {

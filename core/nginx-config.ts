@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT, sidecarSockets, type Config } from './config.ts';
 import { continentOf } from './continents.ts';
+import { renderMonitoringLocation, renderMonitoringServer } from './nginx-monitoring.ts';
 
 export const NJS_FILE = path.join(PROJECT_ROOT, 'build', 'njs', 'mirrorlane.js');
 export const JS_MODULE = '/usr/lib/nginx/modules/ngx_http_js_module.so';
@@ -99,7 +100,9 @@ export function renderNginxSnippets(config: Config, njsFile = NJS_FILE): NginxSn
     // The largest body njs relays (a mirror list page, an apt list): a bigger one would fall back.
     subrequest_buffer: '8m',
   });
-  return { http, server };
+  // Monitoring (/health, /metrics): a piece of its own, on its own port or in the download server.
+  const monitoring = config.monitoring.listen.length ? '' : `\n${renderMonitoringLocation(config)}`;
+  return { http: http + renderMonitoringServer(config), server: server + monitoring };
 }
 
 export interface LocalMirrorServer {

@@ -27,6 +27,8 @@ if [ "$what" = test ]; then
   need[njs]=/usr/bin/njs
   need[aria2]=/usr/bin/aria2c
   need[zsync]=/usr/bin/zsyncmake
+  # systemd-analyze verify checks the units of `mirrorlane systemd` (present on any Debian with systemd).
+  need[systemd]=/usr/bin/systemd-analyze
 fi
 if [ "$what" = bench ]; then
   need[postgresql]=/usr/lib/postgresql

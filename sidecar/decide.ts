@@ -376,6 +376,7 @@ async function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, f
     notShown,
     attribution: deps.geo.attribution,
     magnet: torrentLinks(bt)?.magnet ?? null,
+    urlPrefix: deps.urlPrefix,
   });
   return { t: 'body', status: 200, type: HTML_TYPE, body, h: PAGE_HEADERS };
 }

@@ -22,6 +22,8 @@ export interface MirrorListInput {
   attribution: string[];
   /** The file's magnet link when it has a torrent (formats.torrentMinSize). */
   magnet?: string | null;
+  /** origin.urlPrefix: the page shows the path clients download (/pub/x.iso), not the table's (/x.iso). */
+  urlPrefix?: string;
 }
 
 
@@ -71,12 +73,13 @@ footer{margin-top:2rem;font-size:.8rem;color:#71717a}
 @media (prefers-color-scheme:dark){body{background:#18181b;color:#e4e4e7}a{color:#93c5fd}h2{border-color:#3f3f46}th,td{border-color:#3f3f46}th,h3,small,.note{color:#a1a1aa}.badge{background:#14532d;color:#dcfce7}}
 `;
 
-function fileSection(f: FileRow, magnet: string | null): string {
+function fileSection(f: FileRow, magnet: string | null, urlPrefix: string): string {
   const name = baseName(f.path);
+  const clientPath = `${urlPrefix.replace(/\/+$/, '')}${f.path}`;
   // "./" keeps a name with a colon from reading as a URL scheme.
   const rel = `./${encodePath(name).slice(1)}`;
   const rows: [string, string][] = [
-    ['Path', `<code>${escapeHtml(f.path)}</code>`],
+    ['Path', `<code>${escapeHtml(clientPath)}</code>`],
     ['Size', `${escapeHtml(formatBytes(f.size))} <small>(${escapeHtml(f.size)} bytes)</small>`],
     ['Last modified', escapeHtml(utcDate(f.mtime))],
   ];
@@ -180,7 +183,7 @@ export function renderMirrorListHtml(a: MirrorListInput): string {
 </head>
 <body>
 <h1>${escapeHtml(name)}</h1>
-${fileSection(a.file, a.magnet ?? null)}
+${fileSection(a.file, a.magnet ?? null, a.urlPrefix ?? '/')}
 ${clientSection(a.client, a.overridden)}
 ${mirrorsSection(a)}
 ${excludedSection(a.selection)}

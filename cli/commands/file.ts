@@ -8,6 +8,7 @@ import { addMirrorToFiles, countFiles, deleteFiles, fileByPath, listFiles, remov
 import { listMirrors } from '../../core/db/mirrors.ts';
 import { describeOriginFile, OriginFileError } from '../../core/origin-file.ts';
 import { CliFailure, UsageError, type CliContext } from './context.ts';
+import { registerFileCheckCommand } from './file-check.ts';
 import { formatBytes, formatMtime } from './output.ts';
 
 const DEFAULT_LIMIT = 1000;
@@ -44,6 +45,8 @@ export function registerFileCommands(program: Command, ctx: CliContext): void {
     .option('--forget', 'delete the matching file rows (a scan adds them again if they are still in the origin)')
     .option('--yes', 'with --forget: do not ask (required when stdin is not a terminal)')
     .action(async (pattern: string, opts: { mirror?: string; forget?: boolean; yes?: boolean }) => rm(ctx, pattern, opts));
+
+  registerFileCheckCommand(file, ctx);
 }
 
 async function ls(ctx: CliContext, pattern: string | undefined, opts: { mirror?: string; limit?: string; json?: boolean }): Promise<void> {

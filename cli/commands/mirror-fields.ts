@@ -62,24 +62,14 @@ function email(flag: string, v: string): string {
   return s;
 }
 
-export function knownCountry(flag: string, v: string, wildcard: boolean): string {
-  const cc = parseCountry(flag, v, { wildcard });
-  if (cc !== '**' && !continentOf(cc)) throw new ValueError(`${flag}: '${v}' is not an ISO 3166-1 country code`);
-  return cc;
-}
-
-const countries = (flag: string, v: string) => {
-  const list = parseCountryList(flag, v);
-  for (const cc of list) knownCountry(flag, cc, false);
-  return list;
-};
+const countries = (flag: string, v: string) => parseCountryList(flag, v);
 
 const FIELDS: FieldSpec[] = [
   { key: 'httpUrl', flag: 'http', arg: 'url', help: 'http:// base URL', parse: (f, v) => parseBaseUrl(f, 'http', v), clearTo: null },
   { key: 'httpsUrl', flag: 'https', arg: 'url', help: 'https:// base URL', parse: (f, v) => parseBaseUrl(f, 'https', v), clearTo: null },
   { key: 'ftpUrl', flag: 'ftp', arg: 'url', help: 'ftp:// base URL (may hold credentials)', parse: (f, v) => parseBaseUrl(f, 'ftp', v), clearTo: null },
   { key: 'rsyncUrl', flag: 'rsync', arg: 'url', help: 'rsync:// base URL (may hold credentials)', parse: (f, v) => parseBaseUrl(f, 'rsync', v), clearTo: null },
-  { key: 'country', flag: 'country', arg: 'cc', help: 'country code, any case; ** serves every country', parse: (f, v) => knownCountry(f, v, true) },
+  { key: 'country', flag: 'country', arg: 'cc', help: 'country code, any case; ** serves every country', parse: (f, v) => parseCountry(f, v, { wildcard: true }) },
   { key: 'continent', flag: 'continent', arg: 'cc', help: 'continent code (AF AN AS EU NA OC SA); default: from the country', parse: parseContinent },
   { key: 'otherCountries', flag: 'other-countries', arg: 'cc,cc', help: 'further countries it serves', parse: countries, clearTo: [] },
   { key: 'lat', flag: 'lat', arg: 'deg', help: 'latitude -90..90', parse: parseLatitude },

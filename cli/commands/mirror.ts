@@ -1,6 +1,6 @@
 // `mirrorlane mirror …`: add, list, show, edit, enable, disable, rename, delete (notes: note.ts).
 import type { Command } from 'commander';
-import { parseContinent, parseCountry, parseIdentifier, urlHost } from '../../core/cli-parse.ts';
+import { parseContinent, parseCountry, parseIdentifier } from '../../core/cli-parse.ts';
 import {
   deleteMirror,
   fileCountOfMirror,
@@ -15,9 +15,9 @@ import {
   type MirrorPatch,
 } from '../../core/db/mirrors.ts';
 import { listNotes } from '../../core/db/notes.ts';
-import type { ClientLocation, Mirror } from '../../core/types.ts';
+import type { Mirror } from '../../core/types.ts';
 import { CliFailure, UsageError, type CliContext } from './context.ts';
-import { openConfiguredGeoIp, resolveHost, roundCoordinate } from './geo.ts';
+import { fillFromGeoIp } from './mirror-geoip.ts';
 import { addFieldOptions, checkMirrorShape, continentFor, FIELD_LABELS, fieldsFromOptions } from './mirror-fields.ts';
 import { registerNoteCommands } from './note.ts';
 import { formatBytes, formatTime, yesNo } from './output.ts';
@@ -26,6 +26,17 @@ const UNIQUE_VIOLATION = '23505';
 
 function isUniqueViolation(e: unknown): boolean {
   return (e as { code?: string }).code === UNIQUE_VIOLATION;
+}
+
+/** The failure for an identifier taken already, exactly or by a mirror whose identifier differs only by case; null if free. */
+async function takenIdentifier(ctx: CliContext, identifier: string, what: string): Promise<CliFailure | null> {
+  const { rows } = await ctx.db().query('SELECT identifier FROM mirror WHERE lower(identifier) = lower($1)', [identifier]);
+  const other = rows[0]?.identifier as string | undefined;
+  if (other === undefined) return null;
+  if (other !== identifier) {
+    return new CliFailure(`'${identifier}' differs from mirror '${other}' only by case: identifiers are unique regardless of case; ${what}`);
+  }
+  return new CliFailure(`mirror '${identifier}' already exists: ${what}`);
 }
 
 export function registerMirrorCommands(program: Command, ctx: CliContext): void {
@@ -115,6 +126,8 @@ async function addMirror(ctx: CliContext, identifierArg: string, cmd: Command): 
   if (await mirrorByIdentifier(db, identifier)) {
     throw new CliFailure(`mirror '${identifier}' already exists: see \`mirrorlane mirror show ${identifier}\`, change it with \`mirrorlane mirror edit\``);
   }
+  const taken = await takenIdentifier(ctx, identifier, 'see `mirrorlane mirror list`');
+  if (taken) throw taken;
   if (input.country && input.continent === undefined) input.continent = continentFor(input.country) ?? undefined;
   await fillFromGeoIp(ctx, input);
   input.enabled = cmd.opts().enable === true;
@@ -123,66 +136,11 @@ async function addMirror(ctx: CliContext, identifierArg: string, cmd: Command): 
   try {
     m = await insertMirror(db, input);
   } catch (e) {
-    if (isUniqueViolation(e)) throw new CliFailure(`mirror '${identifier}' already exists: see \`mirrorlane mirror show ${identifier}\``);
+    if (isUniqueViolation(e)) throw (await takenIdentifier(ctx, identifier, 'see `mirrorlane mirror list`')) ?? e;
     throw e;
   }
   ctx.out(`added mirror '${m.identifier}' (id ${m.id}): ${describeLocation(m)}`);
   if (!m.enabled) ctx.out(`it is disabled: check it, then enable it with \`mirrorlane mirror enable ${m.identifier}\``);
-}
-
-/** Fill country, continent, coordinates and AS the user did not give from GeoIP of the first URL's host. */
-async function fillFromGeoIp(ctx: CliContext, input: MirrorInput): Promise<void> {
-  const wantCountry = input.country === undefined;
-  const wantCoords = input.lat === undefined && input.lng === undefined;
-  const wantAsn = input.asn === undefined;
-  if (!wantCountry && !wantCoords && !wantAsn && input.continent !== undefined) return;
-  const url = input.httpUrl ?? input.httpsUrl ?? input.ftpUrl ?? input.rsyncUrl;
-  if (!url) return;
-  const host = urlHost(url);
-  const hint = 'set them with `mirrorlane mirror edit` (--country, --lat/--lng, --asn)';
-  let ip: string;
-  try {
-    ip = await resolveHost(host);
-  } catch (e) {
-    ctx.warn(`warning: location not looked up: ${(e as Error).message}; ${hint}`);
-    return;
-  }
-  let loc: ClientLocation;
-  try {
-    const geo = await openConfiguredGeoIp(ctx.config());
-    try {
-      loc = geo.lookup(ip);
-    } finally {
-      geo.close();
-    }
-  } catch (e) {
-    ctx.warn(`warning: location not looked up: ${(e as Error).message}; ${hint}`);
-    return;
-  }
-  const filled: string[] = [];
-  if (wantCountry && loc.country) {
-    input.country = loc.country.toUpperCase();
-    filled.push(`country ${input.country}`);
-  }
-  if (input.continent === undefined) {
-    const continent = (input.country ? continentFor(input.country) : null) ?? loc.continent;
-    if (continent) {
-      input.continent = continent;
-      filled.push(`continent ${continent}`);
-    }
-  }
-  if (wantCoords && loc.lat !== null && loc.lng !== null) {
-    input.lat = roundCoordinate(loc.lat);
-    input.lng = roundCoordinate(loc.lng);
-    filled.push(`coordinates ${input.lat},${input.lng}`);
-  }
-  if (wantAsn && loc.asn !== null) {
-    input.asn = loc.asn;
-    filled.push(`AS${loc.asn}`);
-  }
-  const via = host === ip ? ip : `${host} (${ip})`;
-  if (filled.length) ctx.out(`GeoIP of ${via}: ${filled.join(', ')}`);
-  else ctx.warn(`warning: GeoIP knows nothing about ${via}; ${hint}`);
 }
 
 function describeLocation(m: Mirror): string {
@@ -366,7 +324,7 @@ async function rename(ctx: CliContext, from: string, toArg: string): Promise<voi
   try {
     m = await renameMirror(ctx.db(), from, to);
   } catch (e) {
-    if (isUniqueViolation(e)) throw new CliFailure(`mirror '${to}' already exists: choose another identifier`);
+    if (isUniqueViolation(e)) throw (await takenIdentifier(ctx, to, 'choose another identifier')) ?? e;
     throw e;
   }
   if (!m) throw new CliFailure(`mirror '${from}' not found: see \`mirrorlane mirror list\``);

@@ -1,8 +1,10 @@
 // `mirrorlane origin scan`: bring the file table in line with the origin tree (new, changed and removed files,
 // hashes). Mirrors are scanned separately.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { OriginScanError, scanOrigin } from '../../core/scan/origin-scan.ts';
-import { SubtreeError } from '../../core/scan/subtree.ts';
+import { normaliseSubtree, SubtreeError } from '../../core/scan/subtree.ts';
 import type { OriginScanResult } from '../../core/scan/types.ts';
 import { CliFailure, UsageError, type CliContext } from './context.ts';
 import { formatBytes } from './output.ts';
@@ -25,10 +27,25 @@ interface ScanOpts {
   json?: boolean;
 }
 
+/**
+ * A --dir that is neither on disk nor in the file table is a typo, not a deleted directory: refuse it rather than
+ * report an empty scan with exit 0. (A deleted directory with rows is the scan's to handle: it refuses to empty it
+ * without --allow-empty.)
+ */
+async function checkDirGiven(ctx: CliContext, root: string, dir: string): Promise<void> {
+  const subtree = normaliseSubtree(dir);
+  if (subtree === '/' || fs.existsSync(path.join(root, subtree))) return;
+  const { rows } = await ctx.db().query('SELECT 1 FROM file WHERE starts_with(path, $1) LIMIT 1', [subtree]);
+  if (rows.length === 0) {
+    throw new CliFailure(`--dir ${dir}: no such directory under origin.root (${root}) and no file of the table under ${subtree}: give a directory of the origin tree, e.g. --dir /pub/`);
+  }
+}
+
 async function scan(ctx: CliContext, opts: ScanOpts): Promise<void> {
   const config = ctx.config();
   let result: OriginScanResult;
   try {
+    if (opts.dir !== undefined) await checkDirGiven(ctx, config.origin.root, opts.dir);
     result = await scanOrigin(ctx.db(), {
       root: config.origin.root,
       subtree: opts.dir,

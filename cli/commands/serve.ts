@@ -2,7 +2,21 @@
 // configuration file. `--replace`: take over from a running sidecar without dropping a request.
 import type { Command } from 'commander';
 import { loadConfig, sidecarInstance } from '../../core/config.ts';
+import type { Config } from '../../core/config.ts';
 import { UsageError, type CliContext } from './context.ts';
+import { geoSummary, geoWarnings } from './geoip.ts';
+
+/** Configured tiers (AS, AS peers, as-only) that the GeoIP data cannot serve are said at start, not found later. */
+async function warnMissingGeoData(ctx: CliContext, config: Config): Promise<void> {
+  try {
+    for (const w of await geoWarnings(config, ctx.db())) ctx.warn(`[sidecar] warning: ${w}`);
+  } catch (e) {
+    ctx.warn(`[sidecar] GeoIP data not checked against the mirrors: ${(e as Error).message}`);
+  } finally {
+    await ctx.close();
+  }
+  ctx.warn(`[sidecar] ${geoSummary(config)}`);
+}
 
 export function registerServeCommand(program: Command, ctx: CliContext): void {
   program
@@ -23,6 +37,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       const { runSidecar } = await import('../../sidecar/server.ts');
       const sidecar = await runSidecar(config, { replace: opts.replace === true, log: (m) => ctx.warn(`[sidecar] ${m}`) });
       ctx.out(`sidecar listening on ${config.sidecar.socket}; stop with Ctrl-C or SIGTERM, reload the config with SIGHUP`);
+      await warnMissingGeoData(ctx, config);
       const reload = () => {
         if (!config.configPath) {
           ctx.warn('[sidecar] SIGHUP: no config file to reload (the defaults are in use)');

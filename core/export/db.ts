@@ -100,7 +100,11 @@ export async function writeSnapshot(pool: pg.Pool, snap: Snapshot, opts: { repla
       );
       counts.mirrorsUpdated = upd.rowCount ?? 0;
     } else {
-      const { rows } = await client.query('SELECT identifier FROM mirror WHERE identifier = ANY($1::text[]) ORDER BY identifier COLLATE "C"', [identifiers]);
+      // Case-insensitively, as the unique index of migration 007: 'Mir-A' in the file collides with 'mir-a'.
+      const { rows } = await client.query(
+        'SELECT identifier FROM mirror WHERE lower(identifier) = ANY(SELECT lower(u) FROM unnest($1::text[]) AS u) ORDER BY identifier COLLATE "C"',
+        [identifiers],
+      );
       if (rows.length) throw new ImportConflict(rows.map((r) => r.identifier as string));
     }
     const ins = await client.query(

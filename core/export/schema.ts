@@ -6,6 +6,7 @@
 // peers name their mirror by identifier); ids are the database's and may differ after an import. File holdings
 // (file.mirrors) are not part of a snapshot: they are scan results, millions of rows, and keyed by id.
 import { parseCidr } from '../cli-parse.ts';
+import { countryListProblem, countryProblem, identifierProblem } from '../validate.ts';
 
 export type TableName = 'mirror' | 'note' | 'peer';
 
@@ -47,12 +48,9 @@ function floatIn(min: number, max: number): (v: number) => string | null {
 function oneOf(values: string[]): (v: string) => string | null {
   return (v) => (values.includes(v) ? null : `one of ${values.map((x) => JSON.stringify(x)).join(', ')}`);
 }
-function matches(re: RegExp, rule: string): (v: string) => string | null {
-  return (v) => (re.test(v) ? null : rule);
-}
 
-const IDENTIFIER = matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'letters, digits, ".", "_" or "-", starting with a letter or digit, at most 63 characters');
-const COUNTRY_LIST = (v: string[]) => (v.every((c) => /^[A-Z]{2}$/.test(c)) ? null : 'a list of two-letter upper-case country codes');
+const IDENTIFIER = identifierProblem;
+const COUNTRY_LIST = countryListProblem;
 
 /** A base URL of one scheme with a host; http and https may not carry credentials (they would reach every client). */
 function baseUrl(scheme: string): (v: string) => string | null {
@@ -93,7 +91,7 @@ export const MIRROR_FIELDS: readonly Field[] = [
   { name: 'admin_name', kind: 'text', sqlType: 'text' },
   { name: 'admin_email', kind: 'text', sqlType: 'text' },
   { name: 'public_notes', kind: 'text', sqlType: 'text' },
-  { name: 'country', kind: 'text', sqlType: 'text', check: matches(/^([A-Z]{2}|\*\*)?$/, 'a two-letter upper-case country code, "**" or empty') },
+  { name: 'country', kind: 'text', sqlType: 'text', check: (v: string) => countryProblem(v, { wildcard: true, empty: true }) },
   { name: 'continent', kind: 'text', sqlType: 'text', check: oneOf(['', 'AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA']) },
   { name: 'other_countries', kind: 'list', sqlType: 'text[]', check: COUNTRY_LIST },
   { name: 'lat', kind: 'float?', sqlType: 'double precision', check: floatIn(-90, 90) },

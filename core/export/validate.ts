@@ -1,6 +1,7 @@
 // Checks a parsed snapshot completely before anything is written: every field of every row (type, range, shape),
 // the rules across fields, and the references between tables. The first problem becomes one line naming the row
 // (as the format locates it: "mirrors[2]", "line 7") and the field. Pure.
+import { identifierKey } from '../validate.ts';
 import { TABLE_FIELDS, TABLE_KEYS, TIMESTAMP_RE, type Field, type Row, type Snapshot, type TableName } from './schema.ts';
 
 export class SnapshotError extends Error {}
@@ -105,15 +106,19 @@ export function validateRows(rows: ParsedRow[]): Snapshot {
     const row = checked[i];
     if (r.table === 'mirror') {
       const id = row.identifier as string;
-      const first = identifiers.get(id);
-      if (first) throw new SnapshotError(`${label(r)}: identifier '${id}' appears twice (first at ${first.where})`);
-      identifiers.set(id, r);
+      const first = identifiers.get(identifierKey(id));
+      if (first && first.values.identifier === id) throw new SnapshotError(`${label(r)}: identifier '${id}' appears twice (first at ${first.where})`);
+      if (first) {
+        throw new SnapshotError(`${label(r)}: identifier '${id}' differs from '${String(first.values.identifier)}' (${first.where}) only by case`);
+      }
+      identifiers.set(identifierKey(id), r);
     }
   });
   rows.forEach((r, i) => {
     const row = checked[i];
     if (r.table === 'mirror') return;
-    if (!identifiers.has(row.mirror as string)) {
+    const owner = identifiers.get(identifierKey(row.mirror as string));
+    if (!owner || owner.values.identifier !== row.mirror) {
       throw new SnapshotError(`${label(r)}: mirror '${row.mirror}' is not among the mirrors of this file`);
     }
     if (r.table === 'peer') {

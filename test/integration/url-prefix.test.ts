@@ -25,6 +25,12 @@ describe('a tree published under /download/', () => {
     assert.equal(json.file.path, '/pub/mirrorlane-demo-1.0.tar.gz');
   }));
 
+  test('the mirror list page shows the path clients use, with the prefix', withLogs(S, async () => {
+    const page = await request(`${stack.base}/download/pub/mirrorlane-demo-1.0.tar.gz?mirrorlist`, { headers: DE });
+    assert.equal(page.status, 200);
+    assert.match(page.body, /<dt>Path<\/dt><dd><code>\/download\/pub\/mirrorlane-demo-1\.0\.tar\.gz<\/code>/);
+  }));
+
   test('local delivery, directory listing and the bare directory redirect keep the prefix', withLogs(S, async () => {
     const local = await request(`${stack.base}/download/pub/origin-only.txt`, { headers: DE });
     assert.equal(local.status, 200);

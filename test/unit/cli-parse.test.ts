@@ -70,13 +70,13 @@ describe('identifiers, countries, continents', () => {
   it('upper-cases country codes and allows ** only where asked', () => {
     assert.equal(parseCountry('--country', 'de'), 'DE');
     assert.equal(parseCountry('--country', '**', { wildcard: true }), '**');
-    assert.throws(() => parseCountry('--country', '**'), /two-letter country code, got '\*\*'/);
+    assert.throws(() => parseCountry('--country', '**'), /ISO 3166-1 country code \(two letters, e.g. DE\), got '\*\*'/);
     assert.throws(() => parseCountry('--country', 'DEU'), ValueError);
   });
   it('splits country lists on commas and spaces, dropping duplicates', () => {
     assert.deepEqual(parseCountryList('--other-countries', 'at, ch,AT li'), ['AT', 'CH', 'LI']);
     assert.deepEqual(parseCountryList('--other-countries', ''), []);
-    assert.throws(() => parseCountryList('--other-countries', 'AT,x'), /--other-countries must be a two-letter country code, got 'x'/);
+    assert.throws(() => parseCountryList('--other-countries', 'AT,x'), /--other-countries must be an ISO 3166-1 country code.*, got 'x'/);
   });
   it('knows the seven continent codes', () => {
     assert.equal(parseContinent('--continent', 'eu'), 'EU');

@@ -171,7 +171,12 @@ test('json: damaged input gets one line naming what is wrong', () => {
     [text.replace('"score": 0', '"score": 10001'), /score must be an integer 0\.\.10000, got 10001/],
     [text.replace('"score": 0,', ''), /mirrors\[0\] \(mirror 'a\.mirror'\): field 'score' is missing/],
     [text.replace('"score": 0', '"scroe": 0'), /unknown field 'scroe'/],
-    [text.replace('"country": "AT"', '"country": "at"'), /country must be a two-letter upper-case country code/],
+    [text.replace('"country": "AT"', '"country": "at"'), /country must be an ISO 3166-1 country code/],
+    // The same rule as `mirror add --country`: the shape of a code is not enough.
+    [text.replace('"country": "AT"', '"country": "QQ"'), /^mirrors\[0\] \(mirror 'a\.mirror'\): country must be an ISO 3166-1 country code .*, got "QQ"$/],
+    [text.replace(/"other_countries": \[[^\]]*\]/, '"other_countries": ["QQ"]'), /other_countries must be a list of ISO 3166-1 country codes .*not "QQ"/],
+    [text.replace(/"excluded_countries": \[[^\]]*\]/, '"excluded_countries": ["QQ"]'), /excluded_countries must be a list of ISO 3166-1 country codes .*not "QQ"/],
+    [text.replace('"identifier": "b"', '"identifier": "A.Mirror"'), /identifier 'A\.Mirror' differs from 'a\.mirror' \(mirrors\[0\]\) only by case/],
     [text.replace('"192.0.2.0/24"', '"192.0.2.1/24"'), /prefixes must be .*CIDR.*192\.0\.2\.1\/24/],
     [text.replace('"https_url": "https://a.example/pub/"', '"https_url": "https://u:p@a.example/pub/"'), /https_url must be a https:\/\/ URL without user name/],
     [text.replace('"lat": 48.2082', '"lat": null'), /lat and lng go together/],
