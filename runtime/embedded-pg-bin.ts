@@ -41,7 +41,7 @@ export function embeddedPgBin(log: (m: string) => void, isRoot: boolean): string
   const target = sharedPgNativeDir(version);
   const done = path.join(target, '.complete');
   if (!fs.existsSync(done)) {
-    log(`copying the PostgreSQL ${version.split('.')[0]} binaries to ${target} (user postgres cannot enter ${path.dirname(dir)}'s parents)`);
+    log(`copying the PostgreSQL ${version.split('.')[0]} binaries to ${target} (user postgres cannot reach ${dir})`);
     fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
     for (let p = path.dirname(target); p !== path.dirname(SHARED_STATE_ROOT); p = path.dirname(p)) fs.chmodSync(p, 0o755);
     const tmp = `${target}.tmp-${process.pid}`;

@@ -16,6 +16,7 @@ import { acquireInstanceLock, AlreadyRunningError, instancePidFile } from '../ru
 import { NGINX_BIN, parseListen } from '../runtime/nginx.ts';
 import { freePort, portInUse } from '../runtime/ports.ts';
 import { startRedirector, type RunningRedirector } from '../runtime/redirector.ts';
+import { startScheduler, type Scheduler } from '../runtime/scheduler.ts';
 import { JS_MODULE } from '../core/nginx-config.ts';
 import { buildAsnMmdb } from './build-asn-mmdb.ts';
 import { buildCli } from './build-cli.ts';
@@ -95,10 +96,12 @@ async function main(): Promise<void> {
   let embedded: EmbeddedPostgres | null = null;
   let pool: pg.Pool | null = null;
   let redirector: RunningRedirector | null = null;
+  let scheduler: Scheduler | null = null;
   let stopping: Promise<void> | null = null;
   /** Sidecars first (they save their statistics), then nginx's partner database, then the lock. */
   const shutdown = (code: number): Promise<void> =>
     (stopping ??= (async () => {
+      await scheduler?.stop();
       if (redirector) await redirector.stop().catch((e) => say(`stopping the redirector: ${oneLine(e)}`));
       await pool?.end().catch(() => {});
       if (embedded) await embedded.stop().catch((e) => say(`stopping PostgreSQL: ${oneLine(e)}`));
@@ -133,6 +136,8 @@ async function main(): Promise<void> {
     await ensureAsnDatabase(config);
     await chooseListen(config);
     redirector = await serve(config, pool);
+    // Probes and scheduled scans from here, once nginx serves (the demo's mirrors are served by that nginx).
+    scheduler = startScheduler(config, url, { configFile: config.configPath, log: (m) => say(m) });
     redirector.nginx.process.once('exit', (code) => {
       if (stopping) return;
       console.error(`mirrorlane: nginx exited (${code}); see ${redirector!.nginx.errorLog}`);
@@ -168,7 +173,6 @@ async function serve(config: Config, pool: pg.Pool): Promise<RunningRedirector> 
     mirrors,
     sidecarConfigFile,
     supervise: true,
-    scheduler: true,
     log: (m) => say(m),
   });
   const { host, port } = parseListen(config.nginx.listen[0]);
