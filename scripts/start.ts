@@ -117,6 +117,7 @@ async function main(): Promise<void> {
   });
 
   try {
+    await chooseListen(config);
     await buildNjs();
     await buildCli();
     let url = config.databaseUrl;
@@ -134,7 +135,6 @@ async function main(): Promise<void> {
       throw new Error(describeDbError(e, url));
     }
     await ensureAsnDatabase(config);
-    await chooseListen(config);
     redirector = await serve(config, pool);
     // Probes and scheduled scans from here, once nginx serves (the demo's mirrors are served by that nginx).
     scheduler = startScheduler(config, url, { configFile: config.configPath, log: (m) => say(m) });
@@ -162,9 +162,9 @@ async function serve(config: Config, pool: pg.Pool): Promise<RunningRedirector> 
     say(`demo: origin ${tree.origin}, mirrors on ${DEMO_MIRRORS.map((m) => `${m.host}:${port}`).join(', ')}`);
   }
   // The sidecars read the operator's file itself, so SIGHUP applies what the operator changed. Without one (or
-  // with the demo, whose origin is set here) they get a copy of what this process uses.
+  // when this process changed what the file says: a demo with an origin of its own) they get a copy.
   let sidecarConfigFile = config.configPath;
-  if (!sidecarConfigFile || config.demo) {
+  if (!sidecarConfigFile || (config.demo && loadConfig(sidecarConfigFile).origin.root !== config.origin.root)) {
     sidecarConfigFile = path.join(config.varDir, 'run', 'sidecar-config.json');
     writeConfigFile(config, sidecarConfigFile);
   }
