@@ -8,7 +8,7 @@ import path from 'node:path';
 import { PROJECT_ROOT, loadConfig, writeConfigFile, type Config } from '../core/config.ts';
 import { migrate } from '../core/db/migrate.ts';
 import { createPool, describeDbError, embeddedUrlFile } from '../core/db/pool.ts';
-import { sharedStateDir } from '../core/var-dir.ts';
+import { reachableByOthers, SHARED_STATE_ROOT, sharedStateDir } from '../core/var-dir.ts';
 import { writeDemoTree, seedDemo, DEMO_MIRRORS } from '../runtime/demo.ts';
 import { startEmbedded, type EmbeddedPostgres } from '../runtime/embedded-pg.ts';
 import { debugWanted, fail, oneLine } from '../runtime/errors.ts';
@@ -68,6 +68,12 @@ async function ensureAsnDatabase(config: Config): Promise<void> {
  * then links there, so the paths in the README still work.
  */
 function prepareVarDir(config: Config): void {
+  if (isRoot && !reachableByOthers(path.dirname(config.varDir))) {
+    throw new Error(
+      `varDir ${config.varDir}: users postgres and nobody (nginx's workers) cannot enter it, a folder above it is closed to others; ` +
+        `set varDir to a folder they can reach, e.g. ${path.join(SHARED_STATE_ROOT, 'NAME')}`,
+    );
+  }
   fs.mkdirSync(path.join(config.varDir, 'run'), { recursive: true, mode: 0o755 });
   if (isRoot) {
     fs.chmodSync(config.varDir, 0o755);
