@@ -12,6 +12,7 @@ import { cliEntry } from './sidecar-process.ts';
 /** pg_try_advisory_lock key: "mlsched" read as bytes, so other users of advisory locks do not collide. */
 export const SCHEDULER_LOCK_KEY = 0x6d6c7363686564n;
 const RETRY_MS = 5_000;
+const STOP_WAIT_MS = 2_000;
 
 export interface Scheduler {
   /** Whether this process holds the lock and runs the rounds. */
@@ -126,7 +127,12 @@ export function startScheduler(config: Config, databaseUrl: string, opts: Schedu
       await sleep(RETRY_MS, ac.signal);
     }
   };
-  const done = main();
+  const done = main().finally(async () => {
+    // Also a lock taken while stop() was under way.
+    const c: pg.Client | null = client;
+    client = null;
+    await c?.end().catch(() => {});
+  });
 
   return {
     get active() {
@@ -134,11 +140,13 @@ export function startScheduler(config: Config, databaseUrl: string, opts: Schedu
     },
     async stop() {
       ac.abort();
-      await done.catch(() => {});
+      // A probe cut by the abort may never settle: the process must stop all the same.
+      const giveUp = new Promise<void>((r) => setTimeout(r, STOP_WAIT_MS).unref());
+      await Promise.race([done.catch(() => {}), giveUp]);
       const c: pg.Client | null = client;
       client = null;
-      await c?.end().catch(() => {});
-      await pool.end().catch(() => {});
+      await Promise.race([c?.end().catch(() => {}), giveUp]);
+      await Promise.race([pool.end().catch(() => {}), giveUp]);
     },
   };
 }
