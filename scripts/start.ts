@@ -14,6 +14,7 @@ import { startEmbedded, type EmbeddedPostgres } from '../runtime/embedded-pg.ts'
 import { debugWanted, fail, oneLine } from '../runtime/errors.ts';
 import { acquireInstanceLock, AlreadyRunningError, instancePidFile } from '../runtime/instance-lock.ts';
 import { NGINX_BIN, parseListen } from '../runtime/nginx.ts';
+import { reapOrphans } from '../runtime/orphans.ts';
 import { freePort, portInUse } from '../runtime/ports.ts';
 import { startRedirector, type RunningRedirector } from '../runtime/redirector.ts';
 import { startScheduler, type Scheduler } from '../runtime/scheduler.ts';
@@ -123,6 +124,7 @@ async function main(): Promise<void> {
   });
 
   try {
+    await reapOrphans(config, path.join(config.varDir, 'nginx'), say);
     await chooseListen(config);
     await buildNjs();
     await buildCli();
