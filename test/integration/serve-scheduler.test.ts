@@ -49,9 +49,11 @@ describe('mirrorlane serve: the scheduler', { timeout: 180_000 }, () => {
         geoip: { city: [geo.city], asn: geo.asn },
         sidecar: { processes: 2 },
         probe: { intervalS: 1, downAfter: 1, upAfter: 1, timeoutMs: 2000 },
+        scan: { intervalS: 2, timeoutS: 60 },
       }),
     );
-    fs.mkdirSync(path.join(dir, 'origin'));
+    fs.mkdirSync(path.join(dir, 'origin', 'pub'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'origin', 'pub', 'scheduled.txt'), 'found by a scan nobody ran\n');
     env = { ...process.env, DATABASE_URL: pgc.url, MIRRORLANE_CONFIG: configFile };
     await runOk(['mirror', 'add', 'dead-one', '--http', 'http://127.0.12.9:9/', '--country', 'DE', '--lat', '50', '--lng', '8', '--enable'], env);
     await buildCli();
@@ -79,6 +81,18 @@ describe('mirrorlane serve: the scheduler', { timeout: 180_000 }, () => {
     } catch (e) {
       if (e instanceof Error) e.message += `\n${logs()}`;
       throw e;
+    }
+  });
+
+  test('scan.intervalS: the origin is scanned by itself', async () => {
+    const pool = createPool(pgc.url);
+    try {
+      await waitFor(async () => (await pool.query("SELECT 1 FROM file WHERE path = '/pub/scheduled.txt'")).rowCount === 1, 'the scheduled origin scan', 60_000, 300);
+    } catch (e) {
+      if (e instanceof Error) e.message += `\n${logs()}`;
+      throw e;
+    } finally {
+      await pool.end();
     }
   });
 
