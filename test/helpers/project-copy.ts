@@ -19,9 +19,15 @@ export function copyProject(): ProjectCopy {
   const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlane-clone-'));
   const root = path.join(parent, 'ml');
   fs.mkdirSync(root);
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: PROJECT_ROOT, encoding: 'utf8' })
-    .split('\0')
-    .filter((f) => f && fs.existsSync(path.join(PROJECT_ROOT, f)));
+  let files: string[];
+  try {
+    files = execFileSync('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\0')
+      .filter((f) => f && fs.existsSync(path.join(PROJECT_ROOT, f)));
+  } catch {
+    // Not a git checkout (a copied tree): everything but what is installed, built or run.
+    files = fs.readdirSync(PROJECT_ROOT).filter((f) => !['node_modules', 'var', 'build', '.git'].includes(f));
+  }
   execFileSync('cp', ['-a', '--parents', '-t', root, ...files], { cwd: PROJECT_ROOT });
   try {
     execFileSync('cp', ['-al', path.join(PROJECT_ROOT, 'node_modules'), root]);
