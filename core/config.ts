@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileLocalDeliveryRules } from './local-delivery.ts';
+import { defaultVarDir } from './var-dir.ts';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -37,6 +38,12 @@ export interface Config {
      * one Node process uses one core. `mirrorlane serve --instance N` runs the Nth; `npm start` runs them all.
      */
     processes: number;
+    /**
+     * Group that may connect to the socket (mode 0660: its owner and this group, nobody else). '': as root the
+     * group of the private nginx's workers (nogroup), else the sidecar's own group. Your own nginx: its
+     * workers' group (www-data on Debian).
+     */
+    socketGroup: string;
   };
   nginx: {
     /** listen directives; the first one is what `npm start` prints. */
@@ -84,6 +91,8 @@ export interface Config {
   scan: {
     /** Parallel mirror scans. */
     jobs: number;
+    /** Scan the origin and every mirror this often, by the running redirector (`serve`); 0: only when asked. */
+    intervalS: number;
     /** Give up a mirror's listing after this long; the mirror keeps what it had. */
     timeoutS: number;
     /** Path prefix -> minutes a mirror's copy may be older than the origin's (files updated in place). */
@@ -174,7 +183,7 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
+export function defaultConfig(varDir = defaultVarDir(PROJECT_ROOT)): Config {
   const dbip = path.join(PROJECT_ROOT, 'node_modules', '@ip-location-db', 'dbip-city-mmdb');
   return {
     configPath: null,
@@ -186,7 +195,7 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
       asn: null,
     },
     // One sidecar per core: one Node process uses one core.
-    sidecar: { socket: path.join(varDir, 'run', 'sidecar.sock'), keepAliveTimeoutMs: 75_000, fileCacheSize: 100_000, processes: Math.min(64, os.availableParallelism()) },
+    sidecar: { socket: path.join(varDir, 'run', 'sidecar.sock'), keepAliveTimeoutMs: 75_000, fileCacheSize: 100_000, processes: Math.min(64, os.availableParallelism()), socketGroup: '' },
     nginx: {
       listen: ['127.0.0.1:8080'],
       serverName: '_',
@@ -200,7 +209,7 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
     },
     selection: { distanceRange: 1.5, maxAlternatives: 10 },
     delivery: { minSize: 4096, excludePaths: [], excludeNetworks: [], excludeUserAgents: [], overridesOnRedirect: false },
-    scan: { jobs: 4, timeoutS: 1800, outdatedAllowedMinutes: {}, tzDetection: true, verifyLargeFiles: true, originHashes: ['sha256'] },
+    scan: { jobs: 4, intervalS: 0, timeoutS: 1800, outdatedAllowedMinutes: {}, tzDetection: true, verifyLargeFiles: true, originHashes: ['sha256'] },
     probe: {
       intervalS: 60,
       timeoutMs: 5000,
@@ -337,6 +346,9 @@ function resolvePaths(c: Config, baseDir: string): Config {
   ];
   for (const [name, v] of wholeAtLeast1) {
     if (!Number.isInteger(v) || v < 1) throw new ConfigError(`${name} must be a whole number >= 1, got ${v}`);
+  }
+  if (!Number.isInteger(c.scan.intervalS) || c.scan.intervalS < 0) {
+    throw new ConfigError(`scan.intervalS must be a whole number of seconds >= 0 (0: no scheduled scans), got ${c.scan.intervalS}`);
   }
   return c;
 }

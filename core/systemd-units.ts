@@ -71,7 +71,8 @@ Wants=network-online.target
 
 [Service]
 Type=simple
-ExecStart=${cli('serve', '--instance', '%i')}
+# Probes and scans have units of their own below: the sidecars stay out of the scheduler.
+ExecStart=${cli('serve', '--instance', '%i', '--no-scheduler')}
 # SIGHUP rereads the config file (selection, delivery, formats, GeoIP files).
 ExecReload=/bin/kill -HUP $MAINPID
 # SIGTERM to the launcher only, which passes it on once: in-flight requests finish, counts are written.

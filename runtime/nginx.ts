@@ -62,6 +62,8 @@ export async function startNginx(prefix: string, waitFor: { host: string; port: 
   const errorLog = path.join(prefix, 'logs', 'error.log');
   const child = spawn(NGINX_BIN, ['-p', prefix, '-c', path.join(prefix, 'conf', 'nginx.conf'), '-e', errorLog, '-g', 'daemon off;'], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // Stopped by whoever started it (stop()), not by a Ctrl-C meant for that process.
+    detached: true,
   });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));

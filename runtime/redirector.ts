@@ -34,6 +34,13 @@ export interface RedirectorOptions {
    * they always run as processes, from this file or from the config written under varDir/run.
    */
   sidecarConfigFile?: string;
+  /**
+   * Restart a sidecar process that exits by itself (crash, SIGKILL, out of memory): what `npm start` does.
+   * Off in tests that kill sidecars on purpose and restart them themselves.
+   */
+  supervise?: boolean;
+  /** Let the sidecar processes run the scheduler (probes, scheduled scans; one of them works). Off by default. */
+  scheduler?: boolean;
 }
 
 export async function startRedirector(config: Config, opts: RedirectorOptions): Promise<RunningRedirector> {
@@ -44,14 +51,44 @@ export async function startRedirector(config: Config, opts: RedirectorOptions): 
     writeConfigFile(config, configFile);
   }
   const logFile = (n: number) => path.join(config.varDir, 'log', n === 1 ? 'sidecar.log' : `sidecar-${n}.log`);
-  const startProcess = (n: number, replace = false) =>
-    spawnSidecar(configFile!, sockets[n - 1], logFile(n), [...(n === 1 ? [] : ['--instance', String(n)]), ...(replace ? ['--replace'] : [])]);
   const procs: SidecarProcess[] = [];
+  let stopping = false;
+  const spawnOne = (n: number, replace = false) =>
+    spawnSidecar(configFile!, sockets[n - 1], logFile(n), [
+      ...(n === 1 ? [] : ['--instance', String(n)]),
+      ...(replace ? ['--replace'] : []),
+      ...(opts.scheduler ? [] : ['--no-scheduler']),
+    ]);
+  const startProcess = async (n: number, replace = false) => {
+    const p = await spawnOne(n, replace);
+    if (opts.supervise) void p.exited.then(() => onExit(n, p));
+    return p;
+  };
+  /** Supervision: a sidecar that went without being asked is started again, sooner the longer it had run. */
+  const restartDelay = new Map<number, number>();
+  const onExit = async (n: number, p: SidecarProcess) => {
+    if (stopping || procs[n - 1] !== p) return;
+    const ranMs = Date.now() - (p.startedAt ?? 0);
+    const delay = ranMs > 10_000 ? 200 : Math.min((restartDelay.get(n) ?? 100) * 2, 10_000);
+    restartDelay.set(n, delay);
+    opts.log?.(`sidecar ${n} (pid ${p.process.pid}) exited (${p.process.signalCode ?? p.process.exitCode}); starting it again in ${delay} ms`);
+    await new Promise((r) => setTimeout(r, delay));
+    if (stopping || procs[n - 1] !== p) return;
+    try {
+      procs[n - 1] = await startProcess(n);
+      running.sidecarProcess = procs[0];
+      opts.log?.(`sidecar ${n} is back (pid ${procs[n - 1].process.pid})`);
+    } catch (e) {
+      opts.log?.(`sidecar ${n} did not start again: ${(e as Error).message}`);
+      void onExit(n, p);
+    }
+  };
   let closeInProcess: (() => Promise<void>) | null = null;
   try {
     if (configFile) for (let n = 1; n <= sockets.length; n++) procs.push(await startProcess(n));
     else closeInProcess = (await runSidecar(config, { geo: opts.geo, log: opts.log })).close;
   } catch (e) {
+    stopping = true;
     for (const p of procs) p.process.kill('SIGTERM');
     throw e;
   }
@@ -73,6 +110,7 @@ export async function startRedirector(config: Config, opts: RedirectorOptions): 
     const ports = [...config.nginx.listen, ...(opts.mirrors ?? []).map((m) => m.listen)].map(parseListen);
     nginx = await startNginx(opts.nginxPrefix, ports);
   } catch (e) {
+    stopping = true;
     await stopSidecar();
     throw e;
   }
@@ -88,6 +126,7 @@ export async function startRedirector(config: Config, opts: RedirectorOptions): 
       return p;
     },
     async stop() {
+      stopping = true;
       await nginx.stop();
       await stopSidecar();
     },

@@ -12,6 +12,8 @@ export interface SidecarProcess {
   logFile: string;
   /** Resolves when the process has exited. */
   exited: Promise<void>;
+  /** Date.now() when it was spawned. */
+  startedAt?: number;
 }
 
 /** How to run the CLI with node: the bundle while it is up to date (no tsx per request), else through tsx. */
@@ -63,9 +65,13 @@ export function waitForPidFile(socket: string, pid: number, timeoutMs = 15_000):
 export async function spawnSidecar(configFile: string, socket: string, logFile: string, extraArgs: string[] = []): Promise<SidecarProcess> {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const out = fs.openSync(logFile, 'a');
+  const startedAt = Date.now();
   const child = spawn(process.execPath, [...cliEntry(), 'serve', '--config', configFile, ...extraArgs], {
     cwd: PROJECT_ROOT,
     stdio: ['ignore', out, out],
+    // Its own process group: a Ctrl-C in the terminal reaches the process that started it, which stops the
+    // sidecars before the database (their last statistics need it).
+    detached: true,
   });
   fs.closeSync(out);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -75,5 +81,5 @@ export async function spawnSidecar(configFile: string, socket: string, logFile: 
       throw new Error(`sidecar exited at start: see ${logFile}`);
     }),
   ]);
-  return { process: child, logFile, exited };
+  return { process: child, logFile, exited, startedAt };
 }

@@ -1,22 +1,5 @@
 #!/usr/bin/env bash
-# `npm stop`: stop what `npm start` started (it stops its nginx, sidecar and embedded PostgreSQL itself).
+# `npm stop [-- --config FILE]`: stop what `npm start` started for that config (scripts/stop.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pidfile="${MIRRORLANE_VAR:-var}/run/mirrorlane.pid"
-if [ ! -f "$pidfile" ]; then
-  echo "mirrorlane: not running (no $pidfile)"
-  exit 0
-fi
-pid=$(cat "$pidfile")
-if ! kill -0 "$pid" 2>/dev/null; then
-  echo "mirrorlane: not running (stale $pidfile removed)"
-  rm -f "$pidfile"
-  exit 0
-fi
-kill -TERM "$pid"
-for _ in $(seq 1 100); do
-  kill -0 "$pid" 2>/dev/null || { echo "mirrorlane: stopped"; exit 0; }
-  sleep 0.1
-done
-echo "mirrorlane: process $pid did not stop within 10 s; kill it with: kill -9 $pid" >&2
-exit 1
+exec node --import tsx scripts/stop.ts "$@"

@@ -72,6 +72,8 @@ export class MirrorTable {
       await this.reload();
       this.events.onFilesChanged();
       this.listening = true;
+      // A retry delay above the first one means the database was away: say that it is back.
+      if (this.retryMs > 250) this.events.log(`database is back; ${this.all().length} mirrors loaded`);
       this.retryMs = 250;
     } catch (e) {
       this.events.log(`database not reachable (${(e as Error).message}); using the last-known mirror table, retrying`);

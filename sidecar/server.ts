@@ -1,6 +1,7 @@
 // The sidecar process: an HTTP server on a unix socket that nginx's njs handler asks once per download (one
 // subrequest); its answer is the client's, in the form njs copies (sidecar/http-answer.ts).
 // Holds the mirror table and a file-row cache in memory; PostgreSQL is asked on a cache miss only.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -93,7 +94,7 @@ function listen(server: http.Server, socket: string): Promise<void> {
  * longer exists, never the configured path that may by then belong to a newer sidecar.
  * Without `replace`, a live sidecar on the path is an error; a dead one's socket file is replaced.
  */
-async function bindSocket(server: http.Server, socket: string, replace: boolean): Promise<number | null> {
+async function bindSocket(server: http.Server, socket: string, replace: boolean, group: number | null): Promise<number | null> {
   fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o755 });
   const live = fs.existsSync(socket) && (await socketAlive(socket));
   if (live && !replace) {
@@ -110,11 +111,25 @@ async function bindSocket(server: http.Server, socket: string, replace: boolean)
   const fresh = `${socket}.${process.pid}`;
   fs.rmSync(fresh, { force: true });
   await listen(server, fresh);
-  // nginx workers run as another user (nobody when started as root).
-  fs.chmodSync(fresh, 0o666);
+  // Only the owner and the nginx workers' group may connect: /health and /metrics are not for every local user.
+  if (group !== null) fs.chownSync(fresh, -1, group);
+  fs.chmodSync(fresh, 0o660);
   fs.renameSync(fresh, socket);
   fs.writeFileSync(sidecarPidFile(socket), String(process.pid));
   return previous;
+}
+
+/** The group id for the socket: the configured group, nogroup as root (the private nginx's workers), else none. */
+function socketGid(name: string): number | null {
+  const wanted = name || (process.getuid?.() === 0 ? 'nogroup' : '');
+  if (!wanted) return null;
+  if (/^\d+$/.test(wanted)) return Number(wanted);
+  try {
+    const line = execFileSync('getent', ['group', wanted], { encoding: 'utf8' });
+    return Number(line.split(':')[2]);
+  } catch {
+    throw new Error(`sidecar.socketGroup: no group "${wanted}" on this host: name the group of nginx's workers (www-data on Debian)`);
+  }
 }
 
 /** What decide() needs from this process: caches, the mirror table, and the settings that may change live. */
@@ -275,7 +290,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   const socket = config.sidecar.socket;
   let previous: number | null;
   try {
-    previous = await bindSocket(server, socket, opts.replace === true);
+    previous = await bindSocket(server, socket, opts.replace === true, socketGid(config.sidecar.socketGroup));
   } catch (e) {
     // Nothing may keep the process alive after this: `serve` must print the error and exit.
     stalls.stop();

@@ -1,5 +1,6 @@
 // Download statistics of the sidecar: counted in memory per UTC day (per mirror, per file) and added to
-// PostgreSQL in batches, one statement every few seconds and on shutdown, never one write per request.
+// PostgreSQL in batches, one statement a second and on shutdown, never one write per request: a sidecar killed
+// outright (SIGKILL, out of memory) loses at most the last second of counts.
 //
 // A flush that fails (database down) puts its counts back and the next tick retries. Memory is bounded by the
 // number of per-file rows held (maxFileRows, 200 000 by default: some 20 MB): once it is reached, requests for
@@ -89,7 +90,7 @@ export class DownloadStats {
   lastFlushAt: number | null = null;
 
   constructor(private readonly opts: DownloadStatsOptions) {
-    this.intervalMs = opts.intervalMs ?? 5000;
+    this.intervalMs = opts.intervalMs ?? 1000;
     this.maxFileRows = opts.maxFileRows ?? 200_000;
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});

@@ -11,7 +11,8 @@ import { cliEntry, spawnSidecar, waitForPidFile, waitForSocket, type SidecarProc
  * it exits.
  */
 export async function startSidecar(configFile: string, socket: string, logFile: string, instance = 1, cpuProfileDir?: string): Promise<SidecarProcess> {
-  const extra = ['--instance', String(instance)];
+  // No probes or scans from a benchmark's sidecars: they would take its made-up mirrors down.
+  const extra = ['--instance', String(instance), '--no-scheduler'];
   if (!cpuProfileDir) return spawnSidecar(configFile, socket, logFile, extra);
   const out = fs.openSync(logFile, 'a');
   const child = spawn(

@@ -369,7 +369,8 @@ describe('FTP', () => {
     try {
       const o = await scan('ftp-partial');
       assert.equal(o.ok, false, 'an unreadable directory is not an empty one');
-      assert.match(o.error, /failed to open directory/);
+      // As root vsftpd enters the folder and cannot list it; as its owner without root it cannot enter it at all.
+      assert.match(o.error, /failed to open directory|550 Failed to change directory/);
       assert.deepEqual(await held('ftp-partial'), before);
     } finally {
       fs.chmodSync(sub, 0o755);

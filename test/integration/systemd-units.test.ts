@@ -47,7 +47,7 @@ describe('systemd units', () => {
       assert.match(out, new RegExp(`^# ---- ${name.replace(/[.@]/g, '\\$&')} ----$`, 'm'));
     }
     assert.match(out, /^Wants=mirrorlane-sidecar@1\.service mirrorlane-sidecar@2\.service mirrorlane-sidecar@3\.service mirrorlane-probe\.service/m);
-    assert.match(out, new RegExp(`^ExecStart=\\S+ \\S+/bin/mirrorlane\\.js --config ${configFile.replace(/[.]/g, '\\.')} serve --instance %i$`, 'm'));
+    assert.match(out, new RegExp(`^ExecStart=\\S+ \\S+/bin/mirrorlane\\.js --config ${configFile.replace(/[.]/g, '\\.')} serve --instance %i --no-scheduler$`, 'm'));
     assert.match(out, /^ExecStart=.* probe --watch$/m);
     assert.match(out, /^ExecStart=.* scan --all$/m);
     assert.match(out, /^ExecStart=.* origin scan$/m);

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { ConfigError, loadConfig } from '../../core/config.ts';
+import { ConfigError, loadConfig, PROJECT_ROOT } from '../../core/config.ts';
+import { defaultVarDir } from '../../core/var-dir.ts';
 
 function withFile(content: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ml-conf-'));
@@ -17,7 +18,8 @@ test('no config file: the demo on an embedded database under var/', () => {
   assert.equal(c.demo, true);
   assert.equal(c.databaseUrl, null);
   assert.equal(c.configPath, null);
-  assert.match(c.origin.root, /var\/demo\/origin$/);
+  // var/ of the clone, or its state folder under /var/lib/mirrorlane as root in a clone others cannot enter.
+  assert.equal(c.origin.root, path.join(defaultVarDir(PROJECT_ROOT), 'demo', 'origin'));
   assert.equal(c.nginx.listen[0], '127.0.0.1:8080');
   // One sidecar per core, and the access log written in blocks.
   assert.equal(c.sidecar.processes, Math.min(64, os.availableParallelism()));

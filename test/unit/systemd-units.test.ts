@@ -17,7 +17,7 @@ const opts = {
 describe('systemd units', () => {
   it('quotes words with spaces in command lines, and names the instances the target wants', () => {
     const units = Object.fromEntries(renderUnits(opts).map((u) => [u.name, u.text]));
-    assert.match(units['mirrorlane-sidecar@.service'], /^ExecStart=\/usr\/bin\/node "\/opt\/mirror lane\/bin\/mirrorlane\.js" --config \/etc\/mirrorlane\.json serve --instance %i$/m);
+    assert.match(units['mirrorlane-sidecar@.service'], /^ExecStart=\/usr\/bin\/node "\/opt\/mirror lane\/bin\/mirrorlane\.js" --config \/etc\/mirrorlane\.json serve --instance %i --no-scheduler$/m);
     assert.match(units['mirrorlane.target'], /^Wants=mirrorlane-sidecar@1\.service mirrorlane-sidecar@2\.service /m);
     assert.match(units['mirrorlane-scan-origin.timer'], /^OnUnitInactiveSec=15min$/m);
     assert.match(units['mirrorlane-probe.service'], /^ReadWritePaths=\/var\/lib\/mirrorlane$/m);
