@@ -37,7 +37,9 @@ test('downloads go through the njs handler and its one subrequest location; the 
   const { server } = renderNginxSnippets(defaultConfig('/srv/ml/var'));
   assert.match(server, /location \^~ \/ \{[^}]*js_content mirrorlane\.handle;/);
   assert.match(server, /location = \/_mirrorlane\/decide \{\s*internal;\s*proxy_pass http:\/\/mirrorlane_sidecar\/_mirrorlane\/download;/);
-  assert.equal(server.match(/proxy_pass /g)?.length, 1);
+  // The decide location is the only way to the download endpoint (the monitoring location proxies /health, /metrics).
+  assert.equal(server.match(/proxy_pass [^;]*_mirrorlane\/download/g)?.length, 1);
+  assert.doesNotMatch(server, /\$mirrorlane_download/);
   assert.equal(accessLogDirective('buffered', '/p/logs/access.log'), '/p/logs/access.log combined buffer=64k flush=1s');
   assert.equal(accessLogDirective('unbuffered', '/p/logs/access.log'), '/p/logs/access.log');
   assert.equal(accessLogDirective('off', '/p/logs/access.log'), 'off');
