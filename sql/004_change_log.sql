@@ -144,3 +144,12 @@ BEGIN
   END IF;
   RETURN n;
 END $$;
+
+-- Deleting a mirror rewrites every file row it held: it takes the file-table writer lock (core/scan/file-lock.ts)
+-- like every other writer of many file rows, so that it never deadlocks with a scan apply or a `file add`.
+CREATE OR REPLACE FUNCTION mirrorlane_mirror_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(7243101);
+  UPDATE file SET mirrors = array_remove(mirrors, OLD.id) WHERE mirrors @> ARRAY[OLD.id];
+  RETURN OLD;
+END $$;
