@@ -107,7 +107,10 @@ export async function* listRsync(baseUrl: string, opts: RsyncListOptions): Async
   const target = rsyncTarget(baseUrl, opts.subtree);
   const prefix = `/${(opts.subtree ?? '').replace(/^\/+|\/+$/g, '')}`.replace(/\/$/, '');
   const ioTimeoutS = Math.max(5, Math.ceil(opts.timeoutMs / 1000));
-  const args = ['--list-only', '-r', '--no-h', '--no-motd', `--timeout=${ioTimeoutS}`, `--contimeout=${Math.min(ioTimeoutS, 60)}`, target.url];
+  // --copy-links: a symlink to a file is listed as the file it points to (size and mtime of the target), as an
+  // HTTP or FTP server shows it; a symlink to a directory is listed through. Links that lead nowhere are skipped
+  // by rsync with a warning (exit 23), which fails the listing: a mirror with broken links says so.
+  const args = ['--list-only', '-r', '--copy-links', '--no-h', '--no-motd', `--timeout=${ioTimeoutS}`, `--contimeout=${Math.min(ioTimeoutS, 60)}`, target.url];
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/',
@@ -119,7 +122,19 @@ export async function* listRsync(baseUrl: string, opts: RsyncListOptions): Async
   };
   if (process.env.RSYNC_PROXY) env.RSYNC_PROXY = process.env.RSYNC_PROXY;
 
-  const child = spawn(opts.rsyncBin ?? 'rsync', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: rsync forks, and a child left behind would hold the pipe open (the listing would never
+  // end) and outlive the scan. Killing the group ends them all.
+  const child = spawn(opts.rsyncBin ?? 'rsync', args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killGroup = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    // A process that left the group could still hold the pipes: stop reading them.
+    child.stdout.destroy();
+    child.stderr.destroy();
+  };
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
@@ -131,17 +146,17 @@ export async function* listRsync(baseUrl: string, opts: RsyncListOptions): Async
       spawnError = e;
       resolve({ code: null, signal: null });
     });
-    child.once('close', (code, signal) => resolve({ code, signal }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   let timedOut = false;
   let aborted = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    child.kill('SIGKILL');
+    killGroup();
   }, opts.timeoutMs);
   const onAbort = () => {
     aborted = true;
-    child.kill('SIGKILL');
+    killGroup();
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted) onAbort();
@@ -163,20 +178,30 @@ export async function* listRsync(baseUrl: string, opts: RsyncListOptions): Async
 
   try {
     let rest = Buffer.alloc(0);
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      let buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
-      let nl: number;
-      while ((nl = buf.indexOf(0x0a)) >= 0) {
-        const file = handle(buf.subarray(0, nl));
-        buf = buf.subarray(nl + 1);
-        if (file) yield file;
+    const cut = () => {
+      if (timedOut) return new RsyncListError(`rsync listing timed out after ${Math.round(opts.timeoutMs / 1000)} s`);
+      if (aborted) return new RsyncListError('rsync listing aborted');
+      return null;
+    };
+    try {
+      for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+        let buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+        let nl: number;
+        while ((nl = buf.indexOf(0x0a)) >= 0) {
+          const file = handle(buf.subarray(0, nl));
+          buf = buf.subarray(nl + 1);
+          if (file) yield file;
+        }
+        rest = Buffer.from(buf);
       }
-      rest = Buffer.from(buf);
+    } catch (e) {
+      // The pipe destroyed by the timeout or an abort ends the loop with a stream error: say why instead.
+      throw cut() ?? e;
     }
     const { code, signal } = await exited;
     if (spawnError) throw new RsyncListError(`cannot run rsync: ${(spawnError as Error).message}`);
-    if (timedOut) throw new RsyncListError(`rsync listing timed out after ${Math.round(opts.timeoutMs / 1000)} s`);
-    if (aborted) throw new RsyncListError('rsync listing aborted');
+    const early = cut();
+    if (early) throw early;
     if (code !== 0) {
       const why = code !== null ? `exit code ${code}${EXIT_MEANING[code] ? ` (${EXIT_MEANING[code]})` : ''}` : `signal ${signal}`;
       const last = stderr.trim().split('\n').filter(Boolean).slice(-2).join(' / ');
@@ -190,7 +215,7 @@ export async function* listRsync(baseUrl: string, opts: RsyncListOptions): Async
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
-    // The consumer stopped early or threw: do not leave rsync behind.
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // The consumer stopped early or threw, or rsync exited and left a child: leave nothing behind.
+    killGroup();
   }
 }
