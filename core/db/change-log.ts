@@ -39,6 +39,12 @@ export async function readChanges(db: pg.Pool | pg.ClientBase, cursor: string): 
   return { upto: rows[0].upto, horizon: rows[0].horizon ?? '0', entries };
 }
 
+/**
+ * How long change-log rows are kept: a sidecar away for longer (or further behind) reloads everything instead. An
+ * hour bridges a replica restart or a network cut; a scan logs only the rows it changed, so the log stays small.
+ */
+export const CHANGE_LOG_KEEP_S = 3600;
+
 /** Delete log rows older than `keepS` seconds (on the primary); returns how many. */
 export async function pruneChangeLog(db: pg.Pool | pg.ClientBase, keepS: number): Promise<number> {
   const { rows } = await db.query('SELECT mirrorlane_prune_change_log(make_interval(secs => $1)) AS n', [keepS]);
