@@ -88,6 +88,65 @@ const EXIT_MEANING: Record<number, string> = {
   35: 'timeout waiting for daemon connection',
 };
 
+/** Symlinks resolved per listing at most (one short rsync run each). */
+const MAX_LINKS = 1000;
+
+/**
+ * What one path is once its links are followed (`rsync --list-only -L`, no -r): the file's size and mtime, or null
+ * for a directory, a broken link or an error. Its own process group, killed whole after `timeoutMs`.
+ */
+function statLink(url: string, env: NodeJS.ProcessEnv, timeoutMs: number, bin: string, ioTimeoutS: number, signal?: AbortSignal): Promise<{ size: number; mtime: number } | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['--list-only', '-L', '--no-h', '--no-motd', `--timeout=${ioTimeoutS}`, `--contimeout=${Math.min(ioTimeoutS, 60)}`, url], {
+      env,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
+    let out = '';
+    let cut: string | null = null;
+    const kill = (why: string) => {
+      cut = why;
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      child.stdout.destroy();
+    };
+    const timer = setTimeout(() => kill(`rsync listing timed out after ${Math.round(timeoutMs / 1000)} s`), timeoutMs);
+    const onAbort = () => kill('rsync listing aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.setEncoding('latin1');
+    child.stdout.on('data', (d: string) => {
+      if (out.length < 4096) out += d;
+    });
+    child.stdout.on('error', () => {});
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new RsyncListError(`cannot run rsync: ${e.message}`));
+    });
+    // 'close', not 'exit': all of the output is read by then (the kill above also closes the pipe).
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      if (cut) return reject(new RsyncListError(cut));
+      const line = out.split('\n')[0];
+      if (code !== 0 || !line) return resolve(null);
+      try {
+        const e = parseRsyncListLine(line);
+        resolve(e.kind === 'file' ? { size: e.size, mtime: e.mtime } : null);
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+}
+
 export interface RsyncListOptions {
   /** Origin path of the directory to list ("/pub/iso"); "" or undefined for the whole mirror. */
   subtree?: string;
@@ -104,13 +163,11 @@ export interface RsyncListOptions {
  * consumer (applyMirrorListing) then rolls back instead of taking a truncated listing for the truth.
  */
 export async function* listRsync(baseUrl: string, opts: RsyncListOptions): AsyncGenerator<ListedFile> {
+  const started = Date.now();
   const target = rsyncTarget(baseUrl, opts.subtree);
   const prefix = `/${(opts.subtree ?? '').replace(/^\/+|\/+$/g, '')}`.replace(/\/$/, '');
   const ioTimeoutS = Math.max(5, Math.ceil(opts.timeoutMs / 1000));
-  // --copy-links: a symlink to a file is listed as the file it points to (size and mtime of the target), as an
-  // HTTP or FTP server shows it; a symlink to a directory is listed through. Links that lead nowhere are skipped
-  // by rsync with a warning (exit 23), which fails the listing: a mirror with broken links says so.
-  const args = ['--list-only', '-r', '--copy-links', '--no-h', '--no-motd', `--timeout=${ioTimeoutS}`, `--contimeout=${Math.min(ioTimeoutS, 60)}`, target.url];
+  const args = ['--list-only', '-r', '--no-h', '--no-motd', `--timeout=${ioTimeoutS}`, `--contimeout=${Math.min(ioTimeoutS, 60)}`, target.url];
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/',
@@ -162,6 +219,7 @@ export async function* listRsync(baseUrl: string, opts: RsyncListOptions): Async
   if (opts.signal?.aborted) onAbort();
 
   let lineNo = 0;
+  const links: string[] = [];
   const handle = (raw: Buffer): ListedFile | null => {
     lineNo++;
     const line = raw.toString('latin1');
@@ -172,6 +230,7 @@ export async function* listRsync(baseUrl: string, opts: RsyncListOptions): Async
     } catch (e) {
       throw new RsyncListError(`line ${lineNo}: ${(e as Error).message}`);
     }
+    if (entry.kind === 'other' && entry.type === 'l') links.push(entry.path);
     if (entry.kind !== 'file') return null;
     return { path: `${prefix}/${entry.path}`, size: entry.size, mtime: entry.mtime };
   };
@@ -211,6 +270,16 @@ export async function* listRsync(baseUrl: string, opts: RsyncListOptions): Async
     if (rest.length) {
       const file = handle(rest);
       if (file) yield file;
+    }
+    // Symlinks: a link to a file counts as that file, as over HTTP and FTP. Resolved one by one without -r, so a
+    // link to a directory (or a loop) is never walked: `-r --copy-links` on a tree with `again -> .` grew for ever.
+    for (const link of links.slice(0, MAX_LINKS)) {
+      // The daemon expands wildcards in source paths: such names are left out rather than misread.
+      if (/[*?[\\]/.test(link)) continue;
+      const left = opts.timeoutMs - (Date.now() - started);
+      if (left <= 0) throw new RsyncListError(`rsync listing timed out after ${Math.round(opts.timeoutMs / 1000)} s`);
+      const f = await statLink(target.url + link, env, left, opts.rsyncBin ?? 'rsync', ioTimeoutS, opts.signal);
+      if (f) yield { path: `${prefix}/${link}`, size: f.size, mtime: f.mtime };
     }
   } finally {
     clearTimeout(timer);
