@@ -84,15 +84,14 @@ export function addMirrorToFiles(db: pg.Pool | pg.ClientBase, like: string, mirr
 }
 
 async function addMirrorQuery(db: pg.ClientBase, like: string, mirrorId: number): Promise<ArrayChange> {
-  const { rows } = await db.query({
+  // Two plain statements under the writer lock: a scan of the matching rows updating in place, no join.
+  const matched = await db.query({ name: 'file_count_like', text: 'SELECT count(*) AS n FROM file WHERE path LIKE $1', values: [like] });
+  const upd = await db.query({
     name: 'file_add_mirror',
-    text: `WITH hit AS (SELECT id FROM file WHERE path LIKE $1),
-           upd AS (UPDATE file f SET mirrors = array_append(f.mirrors, $2::smallint) FROM hit
-                   WHERE f.id = hit.id AND NOT f.mirrors @> ARRAY[$2::smallint] RETURNING 1)
-           SELECT (SELECT count(*) FROM hit) AS matched, (SELECT count(*) FROM upd) AS changed`,
+    text: `UPDATE file SET mirrors = array_append(mirrors, $2::smallint) WHERE path LIKE $1 AND NOT mirrors @> ARRAY[$2::smallint]`,
     values: [like, mirrorId],
   });
-  return { matched: Number(rows[0].matched), changed: Number(rows[0].changed) };
+  return { matched: Number(matched.rows[0].n), changed: upd.rowCount ?? 0 };
 }
 
 /** Take `mirrorId` out of every file matching `like`, in one statement. */
@@ -101,15 +100,13 @@ export function removeMirrorFromFiles(db: pg.Pool | pg.ClientBase, like: string,
 }
 
 async function removeMirrorQuery(db: pg.ClientBase, like: string, mirrorId: number): Promise<ArrayChange> {
-  const { rows } = await db.query({
+  const matched = await db.query({ name: 'file_count_like', text: 'SELECT count(*) AS n FROM file WHERE path LIKE $1', values: [like] });
+  const upd = await db.query({
     name: 'file_remove_mirror',
-    text: `WITH hit AS (SELECT id FROM file WHERE path LIKE $1),
-           upd AS (UPDATE file f SET mirrors = array_remove(f.mirrors, $2::smallint) FROM hit
-                   WHERE f.id = hit.id AND f.mirrors @> ARRAY[$2::smallint] RETURNING 1)
-           SELECT (SELECT count(*) FROM hit) AS matched, (SELECT count(*) FROM upd) AS changed`,
+    text: `UPDATE file SET mirrors = array_remove(mirrors, $2::smallint) WHERE path LIKE $1 AND mirrors @> ARRAY[$2::smallint]`,
     values: [like, mirrorId],
   });
-  return { matched: Number(rows[0].matched), changed: Number(rows[0].changed) };
+  return { matched: Number(matched.rows[0].n), changed: upd.rowCount ?? 0 };
 }
 
 /**
