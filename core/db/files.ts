@@ -1,6 +1,7 @@
 // Queries on the packed file table.
 import type pg from 'pg';
 import type { FileRow } from '../types.ts';
+import { fileWrite } from './transaction.ts';
 
 export const FILE_COLUMNS = `id, path, size, mtime, encode(sha256, 'hex') AS sha256, encode(sha1, 'hex') AS sha1,
   encode(md5, 'hex') AS md5, mirrors`;
@@ -70,34 +71,42 @@ export interface ArrayChange {
   changed: number;
 }
 
+// The writers below run under the file-table writer lock (core/db/transaction.ts): a set-based update of many rows
+// locks them in whatever order its join yields, and two such updates over overlapping rows deadlock.
+
 /**
  * Mark `mirrorId` as holding every file matching `like`, in one statement. Rows that already list it are left
  * alone (no duplicate, no needless row rewrite); the condition is on the row being updated so a concurrent
  * add cannot slip a duplicate in.
  */
-export async function addMirrorToFiles(db: pg.Pool | pg.ClientBase, like: string, mirrorId: number): Promise<ArrayChange> {
-  const { rows } = await db.query({
+export function addMirrorToFiles(db: pg.Pool | pg.ClientBase, like: string, mirrorId: number): Promise<ArrayChange> {
+  return fileWrite(db, (c) => addMirrorQuery(c, like, mirrorId));
+}
+
+async function addMirrorQuery(db: pg.ClientBase, like: string, mirrorId: number): Promise<ArrayChange> {
+  // Two plain statements under the writer lock: a scan of the matching rows updating in place, no join.
+  const matched = await db.query({ name: 'file_count_like', text: 'SELECT count(*) AS n FROM file WHERE path LIKE $1', values: [like] });
+  const upd = await db.query({
     name: 'file_add_mirror',
-    text: `WITH hit AS (SELECT id FROM file WHERE path LIKE $1),
-           upd AS (UPDATE file f SET mirrors = array_append(f.mirrors, $2::smallint) FROM hit
-                   WHERE f.id = hit.id AND NOT f.mirrors @> ARRAY[$2::smallint] RETURNING 1)
-           SELECT (SELECT count(*) FROM hit) AS matched, (SELECT count(*) FROM upd) AS changed`,
+    text: `UPDATE file SET mirrors = array_append(mirrors, $2::smallint) WHERE path LIKE $1 AND NOT mirrors @> ARRAY[$2::smallint]`,
     values: [like, mirrorId],
   });
-  return { matched: Number(rows[0].matched), changed: Number(rows[0].changed) };
+  return { matched: Number(matched.rows[0].n), changed: upd.rowCount ?? 0 };
 }
 
 /** Take `mirrorId` out of every file matching `like`, in one statement. */
-export async function removeMirrorFromFiles(db: pg.Pool | pg.ClientBase, like: string, mirrorId: number): Promise<ArrayChange> {
-  const { rows } = await db.query({
+export function removeMirrorFromFiles(db: pg.Pool | pg.ClientBase, like: string, mirrorId: number): Promise<ArrayChange> {
+  return fileWrite(db, (c) => removeMirrorQuery(c, like, mirrorId));
+}
+
+async function removeMirrorQuery(db: pg.ClientBase, like: string, mirrorId: number): Promise<ArrayChange> {
+  const matched = await db.query({ name: 'file_count_like', text: 'SELECT count(*) AS n FROM file WHERE path LIKE $1', values: [like] });
+  const upd = await db.query({
     name: 'file_remove_mirror',
-    text: `WITH hit AS (SELECT id FROM file WHERE path LIKE $1),
-           upd AS (UPDATE file f SET mirrors = array_remove(f.mirrors, $2::smallint) FROM hit
-                   WHERE f.id = hit.id AND f.mirrors @> ARRAY[$2::smallint] RETURNING 1)
-           SELECT (SELECT count(*) FROM hit) AS matched, (SELECT count(*) FROM upd) AS changed`,
+    text: `UPDATE file SET mirrors = array_remove(mirrors, $2::smallint) WHERE path LIKE $1 AND mirrors @> ARRAY[$2::smallint]`,
     values: [like, mirrorId],
   });
-  return { matched: Number(rows[0].matched), changed: Number(rows[0].changed) };
+  return { matched: Number(matched.rows[0].n), changed: upd.rowCount ?? 0 };
 }
 
 /**
@@ -105,11 +114,15 @@ export async function removeMirrorFromFiles(db: pg.Pool | pg.ClientBase, like: s
  * stay: judging whether their copies are still current is the scanner's job). sha1/md5 of an existing row are
  * dropped when the SHA-256 changed, so no stale hash survives next to a new one.
  */
-export async function upsertFile(
+export function upsertFile(
   db: pg.Pool | pg.ClientBase,
   file: { path: string; size: number; mtime: number; sha256: string | null },
   mirrorIds: number[],
 ): Promise<FileRow> {
+  return fileWrite(db, (c) => upsertQuery(c, file, mirrorIds));
+}
+
+async function upsertQuery(db: pg.ClientBase, file: { path: string; size: number; mtime: number; sha256: string | null }, mirrorIds: number[]): Promise<FileRow> {
   const { rows } = await db.query({
     name: 'file_upsert',
     text: `INSERT INTO file (path, size, mtime, sha256, mirrors) VALUES ($1, $2, $3, decode($4, 'hex'), $5::smallint[])
@@ -127,7 +140,9 @@ export async function upsertFile(
 }
 
 /** Delete the file rows themselves; returns how many. */
-export async function deleteFiles(db: pg.Pool | pg.ClientBase, like: string): Promise<number> {
-  const res = await db.query({ name: 'file_delete', text: 'DELETE FROM file WHERE path LIKE $1', values: [like] });
-  return res.rowCount ?? 0;
+export function deleteFiles(db: pg.Pool | pg.ClientBase, like: string): Promise<number> {
+  return fileWrite(db, async (c) => {
+    const res = await c.query({ name: 'file_delete', text: 'DELETE FROM file WHERE path LIKE $1', values: [like] });
+    return res.rowCount ?? 0;
+  });
 }

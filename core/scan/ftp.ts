@@ -229,6 +229,7 @@ export async function listFtp(baseUrl: string, opts: FtpListOptions): Promise<Ft
 
     // 1. The tree, breadth first.
     const rough: RoughFile[] = [];
+    const links: string[][] = [];
     const queue: string[][] = [subSegments];
     let directories = 0;
     while (queue.length) {
@@ -258,8 +259,31 @@ export async function listFtp(baseUrl: string, opts: FtpListOptions): Promise<Ft
           rough.push({ path: `/${[...rel, f.name].join('/')}`, size: f.size, sizeSlack: 0, mtime: range.start, mtimeSpan: range.span });
           if (rough.length > maxFiles) throw new FtpListError(`FTP ${where}: more than ${maxFiles} files: listing refused`);
         }
-        // Symlinks and unknown types are skipped, as over rsync: following links invites loops.
+        else if (f.type === FileType.SymbolicLink) links.push([...rel, f.name]);
+        // Unknown types are skipped.
       }
+    }
+
+    // Symlinks: one to a file counts as that file (SIZE and MDTM follow the link on the server), as over HTTP and
+    // rsync. Never walked as directories: following links into directories invites loops.
+    for (const rel of links.slice(0, 1000)) {
+      const abs = absOf([...target.segments, ...rel]);
+      let size: number;
+      try {
+        size = await main.size(abs);
+      } catch (e) {
+        if (opts.signal?.aborted) return fail(e, `SIZE ${abs}`);
+        continue; // a directory or a broken link: 550
+      }
+      let mtime: number;
+      try {
+        mtime = (await main.lastMod(abs)).getTime() / 1000;
+      } catch (e) {
+        if (opts.signal?.aborted) return fail(e, `MDTM ${abs}`);
+        continue;
+      }
+      if (!Number.isFinite(mtime)) continue;
+      rough.push({ path: `/${rel.join('/')}`, size, sizeSlack: 0, mtime, mtimeSpan: 1 });
     }
 
     // The origin rows of the listed paths, fetched once.

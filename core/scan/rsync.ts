@@ -88,6 +88,65 @@ const EXIT_MEANING: Record<number, string> = {
   35: 'timeout waiting for daemon connection',
 };
 
+/** Symlinks resolved per listing at most (one short rsync run each). */
+const MAX_LINKS = 1000;
+
+/**
+ * What one path is once its links are followed (`rsync --list-only -L`, no -r): the file's size and mtime, or null
+ * for a directory, a broken link or an error. Its own process group, killed whole after `timeoutMs`.
+ */
+function statLink(url: string, env: NodeJS.ProcessEnv, timeoutMs: number, bin: string, ioTimeoutS: number, signal?: AbortSignal): Promise<{ size: number; mtime: number } | null> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['--list-only', '-L', '--no-h', '--no-motd', `--timeout=${ioTimeoutS}`, `--contimeout=${Math.min(ioTimeoutS, 60)}`, url], {
+      env,
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
+    let out = '';
+    let cut: string | null = null;
+    const kill = (why: string) => {
+      cut = why;
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      child.stdout.destroy();
+    };
+    const timer = setTimeout(() => kill(`rsync listing timed out after ${Math.round(timeoutMs / 1000)} s`), timeoutMs);
+    const onAbort = () => kill('rsync listing aborted');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout.setEncoding('latin1');
+    child.stdout.on('data', (d: string) => {
+      if (out.length < 4096) out += d;
+    });
+    child.stdout.on('error', () => {});
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(new RsyncListError(`cannot run rsync: ${e.message}`));
+    });
+    // 'close', not 'exit': all of the output is read by then (the kill above also closes the pipe).
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      if (cut) return reject(new RsyncListError(cut));
+      const line = out.split('\n')[0];
+      if (code !== 0 || !line) return resolve(null);
+      try {
+        const e = parseRsyncListLine(line);
+        resolve(e.kind === 'file' ? { size: e.size, mtime: e.mtime } : null);
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+}
+
 export interface RsyncListOptions {
   /** Origin path of the directory to list ("/pub/iso"); "" or undefined for the whole mirror. */
   subtree?: string;
@@ -104,6 +163,7 @@ export interface RsyncListOptions {
  * consumer (applyMirrorListing) then rolls back instead of taking a truncated listing for the truth.
  */
 export async function* listRsync(baseUrl: string, opts: RsyncListOptions): AsyncGenerator<ListedFile> {
+  const started = Date.now();
   const target = rsyncTarget(baseUrl, opts.subtree);
   const prefix = `/${(opts.subtree ?? '').replace(/^\/+|\/+$/g, '')}`.replace(/\/$/, '');
   const ioTimeoutS = Math.max(5, Math.ceil(opts.timeoutMs / 1000));
@@ -119,7 +179,19 @@ export async function* listRsync(baseUrl: string, opts: RsyncListOptions): Async
   };
   if (process.env.RSYNC_PROXY) env.RSYNC_PROXY = process.env.RSYNC_PROXY;
 
-  const child = spawn(opts.rsyncBin ?? 'rsync', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: rsync forks, and a child left behind would hold the pipe open (the listing would never
+  // end) and outlive the scan. Killing the group ends them all.
+  const child = spawn(opts.rsyncBin ?? 'rsync', args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const killGroup = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    // A process that left the group could still hold the pipes: stop reading them.
+    child.stdout.destroy();
+    child.stderr.destroy();
+  };
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
@@ -131,22 +203,23 @@ export async function* listRsync(baseUrl: string, opts: RsyncListOptions): Async
       spawnError = e;
       resolve({ code: null, signal: null });
     });
-    child.once('close', (code, signal) => resolve({ code, signal }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
   });
   let timedOut = false;
   let aborted = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    child.kill('SIGKILL');
+    killGroup();
   }, opts.timeoutMs);
   const onAbort = () => {
     aborted = true;
-    child.kill('SIGKILL');
+    killGroup();
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted) onAbort();
 
   let lineNo = 0;
+  const links: string[] = [];
   const handle = (raw: Buffer): ListedFile | null => {
     lineNo++;
     const line = raw.toString('latin1');
@@ -157,26 +230,37 @@ export async function* listRsync(baseUrl: string, opts: RsyncListOptions): Async
     } catch (e) {
       throw new RsyncListError(`line ${lineNo}: ${(e as Error).message}`);
     }
+    if (entry.kind === 'other' && entry.type === 'l') links.push(entry.path);
     if (entry.kind !== 'file') return null;
     return { path: `${prefix}/${entry.path}`, size: entry.size, mtime: entry.mtime };
   };
 
   try {
     let rest = Buffer.alloc(0);
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      let buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
-      let nl: number;
-      while ((nl = buf.indexOf(0x0a)) >= 0) {
-        const file = handle(buf.subarray(0, nl));
-        buf = buf.subarray(nl + 1);
-        if (file) yield file;
+    const cut = () => {
+      if (timedOut) return new RsyncListError(`rsync listing timed out after ${Math.round(opts.timeoutMs / 1000)} s`);
+      if (aborted) return new RsyncListError('rsync listing aborted');
+      return null;
+    };
+    try {
+      for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+        let buf = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+        let nl: number;
+        while ((nl = buf.indexOf(0x0a)) >= 0) {
+          const file = handle(buf.subarray(0, nl));
+          buf = buf.subarray(nl + 1);
+          if (file) yield file;
+        }
+        rest = Buffer.from(buf);
       }
-      rest = Buffer.from(buf);
+    } catch (e) {
+      // The pipe destroyed by the timeout or an abort ends the loop with a stream error: say why instead.
+      throw cut() ?? e;
     }
     const { code, signal } = await exited;
     if (spawnError) throw new RsyncListError(`cannot run rsync: ${(spawnError as Error).message}`);
-    if (timedOut) throw new RsyncListError(`rsync listing timed out after ${Math.round(opts.timeoutMs / 1000)} s`);
-    if (aborted) throw new RsyncListError('rsync listing aborted');
+    const early = cut();
+    if (early) throw early;
     if (code !== 0) {
       const why = code !== null ? `exit code ${code}${EXIT_MEANING[code] ? ` (${EXIT_MEANING[code]})` : ''}` : `signal ${signal}`;
       const last = stderr.trim().split('\n').filter(Boolean).slice(-2).join(' / ');
@@ -187,10 +271,20 @@ export async function* listRsync(baseUrl: string, opts: RsyncListOptions): Async
       const file = handle(rest);
       if (file) yield file;
     }
+    // Symlinks: a link to a file counts as that file, as over HTTP and FTP. Resolved one by one without -r, so a
+    // link to a directory (or a loop) is never walked: `-r --copy-links` on a tree with `again -> .` grew for ever.
+    for (const link of links.slice(0, MAX_LINKS)) {
+      // The daemon expands wildcards in source paths: such names are left out rather than misread.
+      if (/[*?[\\]/.test(link)) continue;
+      const left = opts.timeoutMs - (Date.now() - started);
+      if (left <= 0) throw new RsyncListError(`rsync listing timed out after ${Math.round(opts.timeoutMs / 1000)} s`);
+      const f = await statLink(target.url + link, env, left, opts.rsyncBin ?? 'rsync', ioTimeoutS, opts.signal);
+      if (f) yield { path: `${prefix}/${link}`, size: f.size, mtime: f.mtime };
+    }
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
-    // The consumer stopped early or threw: do not leave rsync behind.
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // The consumer stopped early or threw, or rsync exited and left a child: leave nothing behind.
+    killGroup();
   }
 }
