@@ -285,7 +285,7 @@ async function main(): Promise<void> {
     config.geoip = { city: [geo.city], asn: geo.asn };
     config.nginx.listen = [`127.0.0.1:${port}`];
     config.nginx.workerProcesses = opts.workers;
-    // At least as many idle upstream connections per worker as connections from wrk (see DESIGN.md).
+    // At least as many idle upstream connections per worker as connections from wrk (docs/CONVENTIONS.md, nginx).
     config.nginx.keepalive = Math.max(config.nginx.keepalive, opts.connections);
     config.sidecar.processes = opts.sidecars;
     config.demo = false;
