@@ -26,6 +26,11 @@ if [ "$what" = test ]; then
   need[mmdb-bin]=/usr/bin/mmdblookup
   need[njs]=/usr/bin/njs
   need[aria2]=/usr/bin/aria2c
+  # pages in a real headless browser (test/integration/pages.test.ts); a font for their text
+  need[chromium]=/usr/bin/chromium
+  need[fonts-liberation]=/usr/share/fonts/truetype/liberation
+  # `import --from mirrorbits` reads a real Redis (test/integration/import-peers.test.ts)
+  need[redis-server]=/usr/bin/redis-server
 fi
 if [ "$what" = bench ]; then
   need[postgresql]=/usr/lib/postgresql
