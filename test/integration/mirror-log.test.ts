@@ -66,6 +66,8 @@ describe('mirror log', () => {
     const brief = evs.map((e) => [e.kind, e.source, e.field, e.oldValue, e.newValue]);
     assert.deepEqual(brief, [
       ['created', 'admin', '', null, 'ev1'],
+      // an https URL the operator gives is pinned: the probe's detection leaves it alone
+      ['edit', 'admin', 'https_pinned', false, true],
       ['edit', 'admin', 'https_url', null, 'https://ev1.example/pub/'],
       ['edit', 'admin', 'score', 100, 40],
       ['enabled', 'admin', '', false, true],
@@ -73,14 +75,14 @@ describe('mirror log', () => {
       ['note', 'admin', '', null, 'asked for IPv6'],
       ['edit', 'admin', 'identifier', 'ev1', 'ev1b'],
     ]);
-    assert.equal(evs[5].detail.author, 'tester');
+    assert.equal(evs[6].detail.author, 'tester');
     const text = await ok('mirror', 'log', 'ev1b');
     assert.match(text, /admin +edit score: 100 → 40/);
     assert.match(text, /admin +note by tester: asked for IPv6/);
     // mirror show ends with the last few events
     const show = await ok('mirror', 'show', 'ev1b');
     assert.match(show, /last events \(all: mirrorlane mirror log ev1b\):\n( {2}.*\n){4} {2}.*edit identifier: ev1 → ev1b/);
-    assert.doesNotMatch(show, /created as ev1/, 'only the last 5 of 7 events');
+    assert.doesNotMatch(show, /created as ev1/, 'only the last 5 of 8 events');
   });
 
   test('a scan is logged with counts and duration; a failed one with its error and no counts', async () => {
