@@ -129,6 +129,13 @@ export interface Config {
     /** A probed file that the mirror no longer has is taken out of its files; also disable the mirror? */
     disableOnMissing: boolean;
     userAgent: string;
+    /**
+     * Find out whether each mirror answers over IPv6 (AAAA record and a connection) and over https (the http URL's
+     * host and path on port 443), and record it, unless the operator pinned the value (core/probe/capabilities.ts).
+     */
+    capabilities?: boolean;
+    /** PEM file of extra CA certificates the probe trusts (besides the system's), for a private CA; '' none. */
+    caFile?: string;
   };
   /**
    * Self-serving mirror mode: the identifier of the mirror entry that is this host itself. When the selection
@@ -238,6 +245,8 @@ export function defaultConfig(varDir = defaultVarDir(PROJECT_ROOT)): Config {
       traceMaxAgeS: 0,
       disableOnMissing: false,
       userAgent: 'Mirrorlane-probe/0.1 (+https://github.com/mirrorlane)',
+      capabilities: true,
+      caFile: '',
     },
     selfMirror: '',
     publicUrl: '',
@@ -310,6 +319,7 @@ function resolvePaths(c: Config, baseDir: string): Config {
   c.geoip.city = c.geoip.city.map(abs);
   if (c.geoip.asn) c.geoip.asn = abs(c.geoip.asn);
   c.sidecar.socket = abs(c.sidecar.socket);
+  if (c.probe.caFile) c.probe.caFile = abs(c.probe.caFile);
   if (!Number.isInteger(c.sidecar.processes) || c.sidecar.processes < 1 || c.sidecar.processes > 64) {
     throw new ConfigError(`sidecar.processes must be a whole number from 1 to 64, got ${JSON.stringify(c.sidecar.processes)}`);
   }

@@ -53,6 +53,11 @@ export interface Mirror {
   probeAt: Date | null;
   probeSuccesses: number;
   probeFailures: number;
+  /** The operator fixed ipv6 / the https URL: the probe's capability check reports but never changes them. */
+  ipv6Pinned: boolean;
+  httpsPinned: boolean;
+  /** When the probe last changed a capability (ipv6, https URL); null: never. */
+  capsAt: Date | null;
 }
 
 export interface MirrorScanState {

@@ -29,6 +29,11 @@ if [ "$what" = test ]; then
   need[zsync]=/usr/bin/zsyncmake
   # systemd-analyze verify checks the units of `mirrorlane systemd` (present on any Debian with systemd).
   need[systemd]=/usr/bin/systemd-analyze
+  # pages in a real headless browser (test/integration/pages.test.ts); a font for their text
+  need[chromium]=/usr/bin/chromium
+  need[fonts-liberation]=/usr/share/fonts/truetype/liberation
+  # `import --from mirrorbits` reads a real Redis (test/integration/import-peers.test.ts)
+  need[redis-server]=/usr/bin/redis-server
 fi
 if [ "$what" = bench ]; then
   need[postgresql]=/usr/lib/postgresql

@@ -8,6 +8,7 @@ import type { RankedMirror, Selection, Tier } from '../core/selection.ts';
 import type { ClientLocation, FileRow } from '../core/types.ts';
 import { encodePath } from '../core/urls.ts';
 import { baseName } from './render-metalink.ts';
+import { MAP_STYLE, renderWorldMap, type MapMarker } from './world-map.ts';
 
 export interface MirrorListInput {
   file: FileRow;
@@ -159,6 +160,29 @@ function mirrorsSection(a: MirrorListInput): string {
   return `<h2>Mirrors</h2>\n<p>${lead}</p>\n${groups.join('\n')}${none}${more}`;
 }
 
+/** The listed mirrors and the client on a world map; mirrors without coordinates are named below it. */
+function mapSection(a: MirrorListInput): string {
+  const chosen = a.selection.chosen;
+  const placed = a.selection.ranked.filter((r) => r.mirror.lat !== null && r.mirror.lng !== null);
+  const markers: MapMarker[] = placed.map((r) => ({
+    lat: r.mirror.lat as number,
+    lng: r.mirror.lng as number,
+    label: `${r.mirror.operatorName || r.mirror.identifier} (${place(r.mirror.country)})`,
+    mirror: r.mirror.id,
+    chosen: r === chosen,
+  }));
+  const c = a.client;
+  const you: MapMarker | null = c.lat !== null && c.lng !== null ? { lat: c.lat, lng: c.lng, label: 'You (as this redirector places you)', mirror: null } : null;
+  if (!markers.length && !you) return '';
+  const title = `Map: ${markers.length} mirror(s)${you ? ' and your location' : ''}`;
+  const unplaced = a.selection.ranked.length - placed.length;
+  const note = unplaced > 0 ? `<p class="note">${escapeHtml(unplaced)} listed mirror(s) without known coordinates are not on the map.</p>` : '';
+  const legend =
+    '<p class="legend"><i style="background:#2563eb"></i>mirror<i style="background:#16a34a"></i>picked this time' +
+    `${you ? '<i style="background:#dc2626"></i>you' : ''}</p>`;
+  return `<h2>Map</h2>\n${renderWorldMap(markers, you, title)}\n${legend}\n${note}`;
+}
+
 function excludedSection(s: Selection): string {
   if (s.excluded.length === 0) return '';
   const rows = s.excluded.map((e) => `<tr><td>${escapeHtml(e.mirror.operatorName || e.mirror.identifier)}<br><small>${escapeHtml(e.mirror.identifier)}</small></td><td>${escapeHtml(e.reason)}</td></tr>`);
@@ -179,12 +203,13 @@ export function renderMirrorListHtml(a: MirrorListInput): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>${escapeHtml(name)}: mirrors</title>
-<style>${STYLE}</style>
+<style>${STYLE}${MAP_STYLE}</style>
 </head>
 <body>
 <h1>${escapeHtml(name)}</h1>
 ${fileSection(a.file, a.magnet ?? null, a.urlPrefix ?? '/')}
 ${clientSection(a.client, a.overridden)}
+${mapSection(a)}
 ${mirrorsSection(a)}
 ${excludedSection(a.selection)}
 <footer>Mirrorlane download redirector. This list as <a href="${escapeHtml(`./${encodePath(name).slice(1)}?mirrorlist&json`)}">JSON</a>.${attribution}</footer>

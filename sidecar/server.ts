@@ -258,7 +258,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
       return;
     }
     if (isMirrorStatsQuery(target.query)) {
-      void stats.page().then((d) => send(res, httpAnswer(d, target.path, current.nginx.mode)));
+      void stats.page(new URLSearchParams(target.query).has('json')).then((d) => send(res, httpAnswer(d, target.path, current.nginx.mode)));
       return;
     }
     const trace: DecisionTrace = { row: null };

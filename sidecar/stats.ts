@@ -16,7 +16,8 @@ import type { Decision } from './decide.ts';
 import type { FileCache } from './file-cache.ts';
 import { SidecarMetrics } from './metrics.ts';
 import type { MirrorTable } from './mirror-table.ts';
-import { renderMirrorStats, type MirrorStatsLine } from './render-mirrorstats.ts';
+import { mirrorStatsJson, renderMirrorStats, type MirrorStatsInput, type MirrorStatsLine } from './render-mirrorstats.ts';
+import { buildHistory, HistoryReader, historyDays } from './stats-history.ts';
 
 export interface Counts {
   requests: number;
@@ -284,6 +285,7 @@ export class SidecarStats {
   readonly counts: DownloadStats;
   readonly metrics: SidecarMetrics;
   private pageRows: { day: string; flushes: number; at: number; rows: ReturnType<typeof mirrorStatsOfDay> } | null = null;
+  private readonly history: HistoryReader;
 
   constructor(private readonly deps: SidecarStatsDeps) {
     this.counts = new DownloadStats({
@@ -293,6 +295,7 @@ export class SidecarStats {
       now: deps.now,
     });
     this.metrics = new SidecarMetrics({ cache: deps.cache, mirrors: deps.mirrors, stats: this.counts });
+    this.history = new HistoryReader(deps.pool);
     this.counts.start();
   }
 
@@ -310,36 +313,50 @@ export class SidecarStats {
     this.metrics.download(dl.mirror, dl.bytes);
   }
 
-  /** The ?mirrorstats page as a decision. Never rejects: without the database it shows what it has. */
-  async page(): Promise<Decision> {
+  /**
+   * The ?mirrorstats page (HTML, or JSON with `json`) as a decision: today per mirror, and the last 30 days.
+   * Never rejects: without the database it shows what it has.
+   */
+  async page(json = false): Promise<Decision> {
     this.metrics.decision('mirrorstats', null);
     const now = (this.deps.now ?? Date.now)();
     const day = utcDay(now);
-    let saved: Map<number, Counts> | null = null;
-    try {
-      saved = await within(this.savedOfDay(day, now), PAGE_DB_WAIT_MS);
-    } catch {
-      saved = null;
-    }
+    const [saved, past] = await Promise.all([
+      within(this.savedOfDay(day, now), PAGE_DB_WAIT_MS).catch(() => null),
+      within(this.history.before(day, now), PAGE_DB_WAIT_MS).catch(() => null),
+    ]);
     const unsaved = this.counts.unsaved(day);
     const ids = new Set([...(saved?.keys() ?? []), ...unsaved.keys()]);
     for (const m of this.deps.mirrors.all()) if (m.enabled) ids.add(m.id);
-    const lines: MirrorStatsLine[] = [...ids].map((id) => {
-      const m = this.deps.mirrors.get(id);
+    const today: DayCount[] = [...ids].map((id) => {
       const a = saved?.get(id);
       const b = unsaved.get(id);
+      return { day, id, requests: (a?.requests ?? 0) + (b?.requests ?? 0), bytes: (a?.bytes ?? 0) + (b?.bytes ?? 0) };
+    });
+    const lineOf = (id: number, c: Counts): MirrorStatsLine => {
+      const m = this.deps.mirrors.get(id);
       return {
         origin: id === ORIGIN_MIRROR_ID,
         identifier: id === ORIGIN_MIRROR_ID ? null : (m?.identifier ?? null),
         operatorName: m?.operatorName ?? '',
         operatorUrl: m?.operatorUrl ?? '',
         country: m?.country ?? '',
-        requests: (a?.requests ?? 0) + (b?.requests ?? 0),
-        bytes: (a?.bytes ?? 0) + (b?.bytes ?? 0),
+        requests: c.requests,
+        bytes: c.bytes,
       };
-    });
-    const body = renderMirrorStats({ day, generatedAt: new Date(now), lines, databaseDown: saved === null });
-    return { t: 'body', status: 200, type: 'text/html; charset=utf-8', body, h: { 'Cache-Control': 'no-cache' } };
+    };
+    const history = buildHistory(historyDays(day), [...(past ?? []), ...today]);
+    const input: MirrorStatsInput = {
+      day,
+      generatedAt: new Date(now),
+      lines: today.map((r) => lineOf(r.id, r)),
+      history: { days: history.days, series: history.series.map((s) => ({ ...lineOf(s.id, { requests: 0, bytes: 0 }), requests: s.requests, bytes: s.bytes })) },
+      databaseDown: saved === null,
+      historyMissing: past === null,
+    };
+    const h = { 'Cache-Control': 'no-cache' };
+    if (json) return { t: 'body', status: 200, type: 'application/json', body: `${JSON.stringify(mirrorStatsJson(input), null, 1)}\n`, h };
+    return { t: 'body', status: 200, type: 'text/html; charset=utf-8', body: renderMirrorStats(input), h };
   }
 
   /**

@@ -7,6 +7,7 @@ import { ImportConflict, readSnapshot, writeSnapshot, type ImportCounts } from '
 import { detectFormat, EXPORT_FORMATS, IMPORT_FORMATS, isExportFormat, isImportFormat, parseSnapshot, serialise, type ImportFormat } from '../../core/export/formats.ts';
 import { SnapshotError } from '../../core/export/validate.ts';
 import { CliFailure, UsageError, type CliContext } from './context.ts';
+import { importFromPeer, PEERS } from './import-peer.ts';
 
 export function registerExportCommands(program: Command, ctx: CliContext): void {
   program
@@ -23,7 +24,9 @@ export function registerExportCommands(program: Command, ctx: CliContext): void 
     .option('--format <format>', `${IMPORT_FORMATS.join(', ')} (default: from the file name or its first line)`)
     .option('--replace', 'make the database equal the file: delete mirrors it lacks, overwrite those it has (they keep their files), replace all notes and peers')
     .option('--dry-run', 'check the file and report what would change, writing nothing')
-    .action(async (file: string, opts: { format?: string; replace?: boolean; dryRun?: boolean }) => importCmd(ctx, file, opts));
+    .option('--from <system>', `import mirrors from ${PEERS.join(' or ')}: FILE is MirrorBrain's server table (mb export, pg_dump --data-only, CSV), or Mirrorbits' Redis URL`)
+    .action(async (file: string, opts: { format?: string; replace?: boolean; dryRun?: boolean; from?: string }) =>
+      opts.from === undefined ? importCmd(ctx, file, opts) : importFromPeer(ctx, opts.from, file, opts));
 }
 
 async function exportCmd(ctx: CliContext, opts: { format: string; output?: string }): Promise<void> {

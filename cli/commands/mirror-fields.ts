@@ -91,6 +91,8 @@ const FIELDS: FieldSpec[] = [
   { key: 'asOnly', flag: 'as-only', help: 'serve only clients of its AS' },
   { key: 'prefixOnly', flag: 'prefix-only', help: 'serve only clients of its prefixes' },
   { key: 'acceptsRanges', flag: 'accepts-ranges', help: 'answers Range requests (default; --no-accepts-ranges: not)' },
+  { key: 'ipv6Pinned', flag: 'pin-ipv6', help: 'the probe never changes --ipv6 (set by --ipv6/--no-ipv6; --no-pin-ipv6: it may again)' },
+  { key: 'httpsPinned', flag: 'pin-https', help: 'the probe never fills in --https (set by --https/--no-https; --no-pin-https: it may again)' },
 ];
 
 /** commander's attribute name of a long flag ("max-size" → "maxSize"). */
@@ -137,6 +139,9 @@ export function fieldsFromOptions(cmd: Command): MirrorPatch {
       patch[f.key] = f.parse ? f.parse(`--${f.flag}`, v) : v;
     }
   }
+  // A capability the operator states is pinned: the probe's detection must not undo it (--no-pin-* releases it).
+  if (patch.ipv6 !== undefined && patch.ipv6Pinned === undefined) patch.ipv6Pinned = true;
+  if (patch.httpsUrl !== undefined && patch.httpsPinned === undefined) patch.httpsPinned = true;
   if (cmd.getOptionValueSource('coordinates') === 'cli' && opts.coordinates === false) {
     patch.lat = null;
     patch.lng = null;

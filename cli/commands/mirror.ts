@@ -14,11 +14,13 @@ import {
   type MirrorInput,
   type MirrorPatch,
 } from '../../core/db/mirrors.ts';
+import { listEvents } from '../../core/db/events.ts';
 import { listNotes } from '../../core/db/notes.ts';
 import type { Mirror } from '../../core/types.ts';
 import { CliFailure, UsageError, type CliContext } from './context.ts';
 import { fillFromGeoIp } from './mirror-geoip.ts';
 import { addFieldOptions, checkMirrorShape, continentFor, FIELD_LABELS, fieldsFromOptions } from './mirror-fields.ts';
+import { eventLines, registerMirrorLogCommand, SHOW_EVENTS } from './mirror-log.ts';
 import { registerNoteCommands } from './note.ts';
 import { formatBytes, formatTime, yesNo } from './output.ts';
 
@@ -40,7 +42,7 @@ async function takenIdentifier(ctx: CliContext, identifier: string, what: string
 }
 
 export function registerMirrorCommands(program: Command, ctx: CliContext): void {
-  const mirror = program.command('mirror').description('manage mirrors: add, list, show, edit, enable, disable, rename, delete, notes');
+  const mirror = program.command('mirror').description('manage mirrors: add, list, show, edit, enable, disable, rename, delete, notes, log');
 
   addFieldOptions(
     mirror
@@ -102,6 +104,7 @@ export function registerMirrorCommands(program: Command, ctx: CliContext): void 
     .action(async (identifier: string, opts: { yes?: boolean }) => remove(ctx, identifier, opts));
 
   registerNoteCommands(mirror, ctx);
+  registerMirrorLogCommand(mirror, ctx);
 }
 
 // ---- add
@@ -214,9 +217,9 @@ async function list(ctx: CliContext, opts: ListOptions): Promise<void> {
 async function show(ctx: CliContext, identifier: string, opts: { json?: boolean }): Promise<void> {
   const m = await ctx.mirror(identifier);
   const db = ctx.db();
-  const [notes, fileCount] = await Promise.all([listNotes(db, m.id), fileCountOfMirror(db, m.id)]);
+  const [notes, fileCount, events] = await Promise.all([listNotes(db, m.id), fileCountOfMirror(db, m.id), listEvents(db, m.id, { last: SHOW_EVENTS })]);
   if (opts.json) {
-    ctx.json({ ...m, fileCount, notes });
+    ctx.json({ ...m, fileCount, notes, recentEvents: events });
     return;
   }
   const rows: [string, string][] = [
@@ -261,6 +264,7 @@ async function show(ctx: CliContext, identifier: string, opts: { json?: boolean 
   const lines = rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`.trimEnd());
   lines.push('', notes.length ? 'notes:' : 'notes: none');
   for (const n of notes) lines.push(`  ${formatTime(n.createdAt)}  ${n.author || '-'}: ${n.body}`);
+  lines.push('', `last events (all: mirrorlane mirror log ${m.identifier}):`, ...eventLines(events).map((l) => `  ${l}`));
   ctx.out(lines.join('\n'));
 }
 

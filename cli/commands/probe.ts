@@ -79,6 +79,9 @@ function resultText(r: MirrorProbeResult): string {
   if (v.ok && v.traceLagS !== null) lines[0] += `, trace ${v.traceLagS < 60 ? 'current' : `${formatLag(v.traceLagS)} behind`}`;
   if (r.removedFile) lines.push(`${r.removedFile.path} missing (${r.removedFile.why}): taken out of its files`);
   if (r.disabled) lines.push('disabled (probe.disableOnMissing)');
+  const c = r.capabilities?.changed;
+  if (c?.ipv6 !== undefined) lines.push(c.ipv6 ? 'answers over IPv6: ipv6 set' : `no IPv6 (${r.capabilities?.found.ipv6?.why}): ipv6 cleared`);
+  if (c?.httpsUrl) lines.push(`answers over https: https URL set to ${c.httpsUrl}`);
   return lines.join('\n');
 }
 
@@ -121,6 +124,7 @@ function eventOf(r: MirrorProbeResult) {
     changed: r.changed,
     removedFile: r.removedFile,
     disabled: r.disabled,
+    capabilities: r.capabilities,
   };
 }
 

@@ -7,7 +7,7 @@ export const MIRROR_COLUMNS = `id, identifier, http_url, https_url, ftp_url, rsy
   prefixes::text[] AS prefixes, ipv4, ipv6, score, enabled, health, health_reason, health_since, file_max_size,
   country_only, continent_only, as_only, prefix_only, excluded_countries, accepts_ranges, created_at, updated_at,
   scan_at, scan_protocol, scan_duration_ms, scan_files_found, scan_files_held, scan_files_added, scan_files_removed,
-  scan_error, tz_offset_ms, probe_at, probe_successes, probe_failures`;
+  scan_error, tz_offset_ms, probe_at, probe_successes, probe_failures, ipv6_pinned, https_pinned, caps_at`;
 
 export function mirrorFromRow(r: Record<string, any>): Mirror {
   return {
@@ -59,6 +59,9 @@ export function mirrorFromRow(r: Record<string, any>): Mirror {
     probeAt: r.probe_at,
     probeSuccesses: r.probe_successes,
     probeFailures: r.probe_failures,
+    ipv6Pinned: r.ipv6_pinned ?? false,
+    httpsPinned: r.https_pinned ?? false,
+    capsAt: r.caps_at ?? null,
   };
 }
 
@@ -70,7 +73,7 @@ export async function listMirrors(db: pg.Pool | pg.ClientBase): Promise<Mirror[]
 /** The fields an admin sets; everything else (id, health, timestamps) is the system's. */
 export type MirrorFields = Omit<
   Mirror,
-  'id' | 'health' | 'healthReason' | 'healthSince' | 'createdAt' | 'updatedAt' | 'scan' | 'tzOffsetMs' | 'probeAt' | 'probeSuccesses' | 'probeFailures'
+  'id' | 'health' | 'healthReason' | 'healthSince' | 'createdAt' | 'updatedAt' | 'scan' | 'tzOffsetMs' | 'probeAt' | 'probeSuccesses' | 'probeFailures' | 'capsAt'
 >;
 export type MirrorInput = Partial<MirrorFields> & { identifier: string };
 export type MirrorPatch = Partial<Omit<MirrorFields, 'identifier' | 'enabled'>>;
@@ -106,6 +109,8 @@ const WRITABLE: Record<keyof MirrorFields, [column: string, cast: string]> = {
   prefixOnly: ['prefix_only', 'boolean'],
   excludedCountries: ['excluded_countries', 'text[]'],
   acceptsRanges: ['accepts_ranges', 'boolean'],
+  ipv6Pinned: ['ipv6_pinned', 'boolean'],
+  httpsPinned: ['https_pinned', 'boolean'],
 };
 
 function writableEntries(fields: Partial<MirrorFields>): [column: string, cast: string, value: unknown][] {

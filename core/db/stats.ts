@@ -127,3 +127,14 @@ export async function fileTotals(db: Db, from: string, to: string, limit: number
     top: rows.map((r) => ({ fileId: r.file_id, path: r.path, requests: r.requests, bytes: r.bytes })),
   };
 }
+
+/** Per-mirror rows of the days from `from` to `to` (both included), for the ?mirrorstats history chart. */
+export async function mirrorStatsOfDays(db: Db, from: string, to: string): Promise<DayCount[]> {
+  const { rows } = await db.query({
+    name: 'stats_mirror_of_days',
+    text: `SELECT to_char(day, 'YYYY-MM-DD') AS day, mirror_id, requests, bytes FROM stats_mirror_day
+           WHERE day BETWEEN $1::date AND $2::date ORDER BY day, mirror_id`,
+    values: [from, to],
+  });
+  return rows.map((r) => ({ day: r.day as string, id: r.mirror_id as number, requests: r.requests as number, bytes: r.bytes as number }));
+}

@@ -80,7 +80,9 @@ export function fromCsv(text: string): Snapshot {
     if (seen.has(name)) throw new SnapshotError(`line ${records[0].line}: column '${name}' appears twice in the CSV header`);
     seen.add(name);
   }
-  const missing = CSV_COLUMNS.filter((c) => !seen.has(c));
+  // Columns added since an export was made may be absent (their fields have an `absent` value).
+  const optional = new Set(Object.values(TABLE_FIELDS).flatMap((fs) => fs.filter((f) => f.absent !== undefined).map((f) => f.name)));
+  const missing = CSV_COLUMNS.filter((c) => !seen.has(c) && !optional.has(c));
   if (missing.length) {
     const more = missing.length > 1 ? ` (and ${missing.length - 1} more)` : '';
     throw new SnapshotError(`line ${records[0].line}: the CSV header lacks column '${missing[0]}'${more}`);
@@ -97,9 +99,9 @@ export function fromCsv(text: string): Snapshot {
     const fields = TABLE_FIELDS[table as TableName];
     const own = new Set(fields.map((f) => f.name));
     const values: Record<string, unknown> = {};
-    for (const f of fields) values[f.name] = valueOf(f, rec.fields[index.get(f.name)!]);
+    for (const f of fields) if (index.has(f.name)) values[f.name] = valueOf(f, rec.fields[index.get(f.name)!]);
     for (const name of CSV_COLUMNS) {
-      if (name === 'table' || own.has(name)) continue;
+      if (name === 'table' || own.has(name) || !index.has(name)) continue;
       const cell = rec.fields[index.get(name)!];
       if (cell.value !== '' || cell.quoted) throw new SnapshotError(`${where}: column '${name}' is not a field of a ${table} row and must be empty`);
     }

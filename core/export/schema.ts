@@ -32,6 +32,8 @@ export interface Field {
   sqlType: string;
   /** Extra rule beyond the kind: returns what the value must be, or null when it is fine. */
   check?: (v: any) => string | null;
+  /** The value when an export made before the field existed lacks it; without it the field is required. */
+  absent?: Value;
 }
 
 export const FORMAT_NAME = 'mirrorlane-export';
@@ -126,6 +128,10 @@ export const MIRROR_FIELDS: readonly Field[] = [
   { name: 'probe_at', kind: 'time?', sqlType: TIME_SQL },
   { name: 'probe_successes', kind: 'int', sqlType: 'integer', check: intIn(...INT4) },
   { name: 'probe_failures', kind: 'int', sqlType: 'integer', check: intIn(...INT4) },
+  // sql/006: the probe's capability checks and the operator's pins.
+  { name: 'caps_at', kind: 'time?', sqlType: TIME_SQL, absent: null },
+  { name: 'ipv6_pinned', kind: 'bool', sqlType: 'boolean', absent: false },
+  { name: 'https_pinned', kind: 'bool', sqlType: 'boolean', absent: false },
 ];
 
 /** mirror_note without its id; `mirror` is the identifier of the mirror it belongs to. */

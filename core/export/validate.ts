@@ -69,8 +69,8 @@ function checkRow(row: ParsedRow): Row {
   for (const k of Object.keys(row.values)) if (!names.has(k)) fail(`unknown field '${k}'`);
   const out: Row = {};
   for (const f of fields) {
-    if (!(f.name in row.values)) fail(`field '${f.name}' is missing`);
-    const v = row.values[f.name];
+    if (!(f.name in row.values) && f.absent === undefined) fail(`field '${f.name}' is missing`);
+    const v = f.name in row.values ? row.values[f.name] : f.absent;
     if (!hasKind(f, v)) fail(`${f.name} must be ${KIND_RULE[f.kind]}, got ${show(v)}`);
     // PostgreSQL text cannot hold NUL.
     if ((typeof v === 'string' && v.includes('\0')) || (Array.isArray(v) && v.some((x) => x.includes('\0')))) {

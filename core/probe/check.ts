@@ -17,6 +17,12 @@ export interface CheckOptions {
   /** Follow redirects (up to MAX_REDIRECTS) instead of stopping at the first one. */
   followRedirects: boolean;
   signal?: AbortSignal;
+  /** Trusted CA certificates for https (the system's plus probe.caFile); default: Node's. */
+  ca?: string[];
+  /** Connect over this IP family only (the IPv6 capability check). */
+  family?: 4 | 6;
+  /** Name lookup (dns.lookup's signature); tests map names to loopback addresses. */
+  lookup?: http.RequestOptions['lookup'];
 }
 
 export const MAX_REDIRECTS = 5;
@@ -95,6 +101,9 @@ export function request(url: string, method: 'HEAD' | 'GET', opts: CheckOptions)
       method,
       agent: false,
       headers: { 'User-Agent': opts.userAgent, Accept: '*/*', Connection: 'close' },
+      ...(opts.ca ? { ca: opts.ca } : {}),
+      ...(opts.family ? { family: opts.family } : {}),
+      ...(opts.lookup ? { lookup: opts.lookup } : {}),
     });
     const timer = setTimeout(() => fail(named('TimeoutError', 'timeout')), opts.timeoutMs);
     const onAbort = () => fail(named('AbortError', 'aborted'));

@@ -12,6 +12,7 @@ import type { Config } from '../config.ts';
 import { listMirrors } from '../db/mirrors.ts';
 import { addNote } from '../db/notes.ts';
 import type { Mirror } from '../types.ts';
+import { findCapabilities, planCapabilities, probeCa, writeCapabilities, type CapabilityChange, type CapabilityFindings } from './capabilities.ts';
 import { checkMirror } from './check.ts';
 import type { MirrorCheck, ProbeTarget } from './types.ts';
 import { judge, transition, type HealthRecord, type MissingFile, type Verdict } from './state.ts';
@@ -39,6 +40,8 @@ export interface MirrorProbeResult {
   removedFile: MissingFile | null;
   /** The mirror was disabled because of the missing file (probe.disableOnMissing). */
   disabled: boolean;
+  /** IPv6 / https found out (probe.capabilities) and what was written of it; absent when not checked. */
+  capabilities?: { found: CapabilityFindings; changed: CapabilityChange };
 }
 
 export interface ProbeRoundReport {
@@ -61,6 +64,8 @@ export interface ProbeRoundOptions {
   /** Stops the round: requests in flight are cut, their mirrors are not written. */
   signal?: AbortSignal;
   candidates?: CandidateCache;
+  /** CA certificates for https checks (probeCa of probe.caFile); set by probeRound. */
+  ca?: string[];
 }
 
 export class UnknownMirrorsError extends Error {
@@ -226,6 +231,7 @@ async function probeOne(
     userAgent: p.userAgent,
     followRedirects: !p.refuseRedirects,
     signal: opts.signal,
+    ca: opts.ca,
   });
   // A check cut short says nothing about the mirror.
   if (opts.signal?.aborted) return null;
@@ -245,6 +251,13 @@ async function probeOne(
   result.disabled = await writeHealth(db, m.id, t.next, t.changed, disable, now);
   result.after = t.next;
   result.changed = t.changed;
+  // Capabilities only of a mirror that answered: a dead one says nothing about IPv6 or https.
+  if (p.capabilities !== false && verdict.ok && !opts.signal?.aborted) {
+    const found = await findCapabilities(m, { timeoutMs: p.timeoutMs, userAgent: p.userAgent, followRedirects: !p.refuseRedirects, signal: opts.signal, ca: opts.ca });
+    const changed = opts.signal?.aborted ? {} : planCapabilities(m, found);
+    if (await writeCapabilities(db, m.id, changed)) result.capabilities = { found, changed };
+    else result.capabilities = { found, changed: {} };
+  }
   if (result.disabled) {
     const f = result.removedFile!;
     await addNote(db, m.id, NOTE_AUTHOR, `disabled: ${f.path} missing (${f.why}) although the scan listed it (probe.disableOnMissing)`);
@@ -259,6 +272,13 @@ export async function probeRound(db: pg.Pool, config: Config, opts: ProbeRoundOp
   const warnings: string[] = [];
   const { trace, warning } = await readOriginTrace(config);
   if (warning) warnings.push(warning);
+  let ca: string[] | undefined;
+  try {
+    ca = opts.ca ?? probeCa(config.probe.caFile);
+  } catch (e) {
+    throw new Error(`probe.caFile ${config.probe.caFile} cannot be read (${(e as NodeJS.ErrnoException).code ?? e}): fix the path or remove the setting`);
+  }
+  opts = { ...opts, ca };
   const cache = opts.candidates ?? new CandidateCache(0);
   const candidates = await cache.get(db, mirrors.map((m) => m.id));
   const results = await mapBounded(mirrors, opts.concurrency ?? DEFAULT_CONCURRENCY, async (m) => {

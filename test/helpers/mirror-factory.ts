@@ -46,6 +46,9 @@ export function makeMirror(over: Partial<Mirror> = {}): Mirror {
     probeAt: null,
     probeSuccesses: 0,
     probeFailures: 0,
+    ipv6Pinned: false,
+    httpsPinned: false,
+    capsAt: null,
     ...over,
   };
 }

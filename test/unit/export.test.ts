@@ -56,6 +56,9 @@ function mirror(over: Row = {}): Row {
     probe_at: null,
     probe_successes: 0,
     probe_failures: 0,
+    caps_at: null,
+    ipv6_pinned: false,
+    https_pinned: false,
   };
   return { ...base, ...over };
 }
@@ -199,7 +202,7 @@ test('csv: one header, one row per mirror, note and peer, table in the first col
   const lines = text.split('\r\n');
   assert.equal(lines[0], CSV_COLUMNS.join(','));
   assert.ok(CSV_COLUMNS.join(',').startsWith('table,identifier,http_url,https_url,ftp_url,rsync_url,'));
-  assert.ok(CSV_COLUMNS.join(',').endsWith(',probe_failures,mirror,author,body,client_asn'));
+  assert.ok(CSV_COLUMNS.join(',').endsWith(',probe_failures,caps_at,ipv6_pinned,https_pinned,mirror,author,body,client_asn'));
   assert.match(text, /\r\nnote,,,/);
   assert.match(text, /\r\npeer,,,/);
   // NULL is an empty cell, the empty string is "" (b's operator name), lists are space separated.
@@ -214,7 +217,7 @@ test('csv: damaged input names the line and the column', () => {
   const noScore = [header.replace(',score,', ','), ...rest].join('\r\n');
   assert.throws(() => parseSnapshot('csv', noScore), /line 1: the CSV header lacks column 'score'/);
   assert.throws(() => parseSnapshot('csv', [header + ',extra', ...rest].join('\r\n')), /unknown column 'extra'/);
-  assert.throws(() => parseSnapshot('csv', [header, 'mirror,x,y', ''].join('\r\n')), /line 2: 3 fields, but the header has 50/);
+  assert.throws(() => parseSnapshot('csv', [header, 'mirror,x,y', ''].join('\r\n')), /line 2: 3 fields, but the header has 53/);
   const scoreIdx = CSV_COLUMNS.indexOf('score');
   const bMirror = text.split('\r\n').findIndex((l) => l.startsWith('mirror,b,'));
   const lines = text.split('\r\n');
