@@ -76,7 +76,8 @@ export interface FillResult {
  */
 export async function fillFiles(pool: pg.Pool, n: number, mirrors: number): Promise<FillResult> {
   const t0 = performance.now();
-  await pool.query('TRUNCATE file RESTART IDENTITY');
+  // CASCADE: the tables beside file (pieces, zsync, mismatches) refer to its rows.
+  await pool.query('TRUNCATE file RESTART IDENTITY CASCADE');
   // hashint8 makes the subset deterministic; referencing i keeps the subquery per row (no InitPlan).
   await pool.query(
     `INSERT INTO file (path, size, mtime, sha256, mirrors)
