@@ -8,7 +8,8 @@ import net from 'node:net';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Config } from '../core/config.ts';
-import { mismatchesOf, piecesOf, zsyncOf } from '../core/db/file-extras.ts';
+import { mismatchesOf, piecesOf, zsyncOf, type Mismatch } from '../core/db/file-extras.ts';
+import type { Pieces } from '../core/scan/pieces.ts';
 import { filesByPaths } from '../core/db/files.ts';
 import { schemaProblem } from '../core/db/migrate.ts';
 import { createPool, databaseUrl } from '../core/db/pool.ts';
@@ -23,6 +24,7 @@ import { downloadTarget } from './download-target.ts';
 import { httpAnswer, textAnswer, type HttpAnswer } from './http-answer.ts';
 import { MirrorTable } from './mirror-table.ts';
 import { OriginGate } from './origin-gate.ts';
+import { TtlMemo } from './ttl-memo.ts';
 import { watchStalls } from './stall-watch.ts';
 import { isMirrorStatsQuery, SidecarStats } from './stats.ts';
 
@@ -135,7 +137,27 @@ function socketGid(name: string): number | null {
 }
 
 /** What decide() needs from this process: caches, the mirror table, and the settings that may change live. */
-function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: MirrorTable, lookups: FileRowBatcher, pool: pg.Pool): DecideDeps {
+/** The extras beside file rows, remembered briefly (sidecar/ttl-memo.ts); one set per process, kept across reloads. */
+interface ExtrasMemo {
+  pieces: TtlMemo<Pieces | null>;
+  mismatches: TtlMemo<Mismatch[]>;
+  zsync: TtlMemo<Buffer | null>;
+}
+
+const EXTRAS_TTL_MS = 10_000;
+
+function extrasMemo(): ExtrasMemo {
+  return { pieces: new TtlMemo(EXTRAS_TTL_MS, 2000), mismatches: new TtlMemo(EXTRAS_TTL_MS, 5000), zsync: new TtlMemo(EXTRAS_TTL_MS, 200) };
+}
+
+function dropExtras(extras: ExtrasMemo, paths: string[] | null): void {
+  for (const m of [extras.pieces, extras.mismatches, extras.zsync]) {
+    if (paths === null) m.clear();
+    else m.drop(paths);
+  }
+}
+
+function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: MirrorTable, lookups: FileRowBatcher, pool: pg.Pool, extras: ExtrasMemo): DecideDeps {
   const origin = new OriginGate(config.origin.root);
   return {
     async fileRow(p) {
@@ -160,10 +182,10 @@ function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: Mirror
     aptReleaseFiles: aptReleaseFilesFn(config.origin.root),
     selfMirror: config.selfMirror,
     publicUrl: config.publicUrl,
-    // Not cached: only Metalink, torrent, JSON and mirror list answers read them, one indexed query each.
-    pieces: (row) => piecesOf(pool, row.id, row.sha256),
-    mismatches: (row) => mismatchesOf(pool, row.id),
-    zsync: (row) => zsyncOf(pool, row.id, row.sha256),
+    // Only Metalink, torrent, JSON and mirror list answers read them: one indexed query per file and 10 s.
+    pieces: (row) => extras.pieces.get(row.path, () => piecesOf(pool, row.id, row.sha256)),
+    mismatches: (row) => extras.mismatches.get(row.path, () => mismatchesOf(pool, row.id)),
+    zsync: (row) => extras.zsync.get(row.path, () => zsyncOf(pool, row.id, row.sha256)),
   };
 }
 
@@ -198,12 +220,19 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   // with npm run bench (cold redirects, 2 sidecars): 2 in flight 10.3 % of `return 302`, 6 in flight 8.4 %.
   const lookups = new FileRowBatcher(readRows, { maxInFlight: 2, maxBatch: 256 });
   const mirrors = new MirrorTable(readPool);
+  const extras = extrasMemo();
   const follower = new ChangeFollower(
     readPool,
     {
       reloadMirrors: () => mirrors.reload(),
-      dropFiles: (paths) => cache.drop(paths),
-      dropAllFiles: () => cache.clear(),
+      dropFiles: (paths) => {
+        cache.drop(paths);
+        dropExtras(extras, paths);
+      },
+      dropAllFiles: () => {
+        cache.clear();
+        dropExtras(extras, null);
+      },
       connected: (up) => {
         mirrors.listening = up;
       },
@@ -215,7 +244,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
   const stats = new SidecarStats({ pool, mirrors, cache, log });
   // Half nginx's budget: a stall that long is worth a log line even before nginx falls back.
   const stalls = watchStalls(config.nginx.sidecarTimeoutMs / 2, log);
-  let deps = buildDeps(config, geo, cache, mirrors, lookups, readPool);
+  let deps = buildDeps(config, geo, cache, mirrors, lookups, readPool, extras);
   let current = config;
   /** Set while stopping: answers carry Connection: close so nginx opens its next connection elsewhere. */
   let draining = false;
@@ -362,7 +391,7 @@ export async function runSidecar(config: Config, opts: SidecarOptions = {}): Pro
         old.close();
       }
       current = next;
-      deps = buildDeps(next, geo, cache, mirrors, lookups, readPool);
+      deps = buildDeps(next, geo, cache, mirrors, lookups, readPool, extras);
       log('configuration reloaded');
     },
     async close() {
