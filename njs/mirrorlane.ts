@@ -5,9 +5,10 @@
 // or the origin, never a 5xx.
 // Written in the subset njs 0.7.9 runs (see docs/CONVENTIONS.md); eslint enforces it. Module state does not
 // survive between requests, so nothing is cached here.
+import pickFallback from './fallback-pick';
 import originRule from './origin-rule';
+import pathRule from './path-rule';
 
-const MAX_PATH_BYTES = 1024;
 const DECIDE_LOCATION = '/_mirrorlane/decide';
 const ORIGIN_LOCATION = '/_mirrorlane/origin';
 /** The sidecar's mark on an answer that nginx must deliver from the origin tree (sidecar/http-answer.ts). */
@@ -25,26 +26,6 @@ const NOT_COPIED: { [name: string]: boolean } = {
   Location: true,
   'X-Ml-Local': true,
 };
-
-/** Why a path must be refused with 400, or '' when it is fine. r.uri is already decoded and normalised by nginx. */
-function pathProblem(uri: string, prefix: string): string {
-  if (uri.length > MAX_PATH_BYTES) return 'path too long';
-  if (uri.indexOf(prefix) !== 0) return 'path outside the published tree';
-  // One scan for the plain case (printable ASCII without "?" or a dot segment); the rest only when needed. A
-  // negated class, not ^...$: njs's PCRE lets $ match before a final newline, and "/x\n" would pass.
-  if (!/[^\x20-\x3e\x40-\x7e]/.test(uri) && uri.indexOf('/.') < 0) return '';
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(uri)) return 'control character in path';
-  if (uri.indexOf('/./') >= 0 || uri.indexOf('/../') >= 0 || /\/\.\.?$/.test(uri)) return 'dot segment in path';
-  // internalRedirect splits at '?', so such a name could not be delivered locally.
-  if (uri.indexOf('?') >= 0) return 'question mark in path';
-  try {
-    encodeURIComponent(uri);
-  } catch (e) {
-    return 'path is not valid UTF-8';
-  }
-  return '';
-}
 
 /** A redirect target must be an absolute http(s) URL with nothing that could split a header. */
 function safeUrl(url: string | undefined): boolean {
@@ -78,31 +59,9 @@ function encodePath(relPath: string): string {
   return segments.join('/');
 }
 
-/**
- * A fallback mirror for when the sidecar cannot answer: from "CC,CONTINENT,URL ..." pick one in the client's
- * country, else its continent (when nginx knows them), else any; at random among equals. '' when none is set.
- */
-function pickFallback(list: string, country: string, continent: string): string {
-  if (!list) return '';
-  const entries = list.split(' ');
-  const byCountry: string[] = [];
-  const byContinent: string[] = [];
-  const all: string[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    const parts = entries[i].split(',');
-    if (parts.length < 3) continue;
-    const url = parts.slice(2).join(',');
-    all.push(url);
-    if (country && parts[0] === country.toUpperCase()) byCountry.push(url);
-    if (continent && parts[1] === continent.toUpperCase()) byContinent.push(url);
-  }
-  const pool = byCountry.length ? byCountry : byContinent.length ? byContinent : all;
-  return pool.length ? pool[Math.floor(Math.random() * pool.length)] : '';
-}
-
 function fallback(r: NginxHTTPRequest, relPath: string, why: string): void {
   const v = r.variables;
-  const base = pickFallback(v.mirrorlane_fallback || '', v.mirrorlane_country || '', v.mirrorlane_continent || '');
+  const base = pickFallback.pick(v.mirrorlane_fallback || '', v.mirrorlane_country || '', v.mirrorlane_continent || '');
   if (base) {
     const url = base.replace(/\/+$/, '') + encodePath(relPath);
     if (safeUrl(url)) {
@@ -191,7 +150,7 @@ function handle(r: NginxHTTPRequest): void {
   }
   const prefix = r.variables.mirrorlane_prefix || '/';
   const uri = r.uri;
-  const problem = pathProblem(uri, prefix);
+  const problem = pathRule.uriProblem(uri, prefix);
   if (problem) {
     refuse(r, 400, 'Bad request: ' + problem + '\n');
     return;
@@ -214,7 +173,7 @@ function handleFallback(r: NginxHTTPRequest): void {
     return;
   }
   const prefix = r.variables.mirrorlane_prefix || '/';
-  const problem = pathProblem(r.uri, prefix);
+  const problem = pathRule.uriProblem(r.uri, prefix);
   if (problem) {
     refuse(r, 400, 'Bad request: ' + problem + '\n');
     return;
