@@ -14,6 +14,7 @@ import { selectMirrors, type Selection, type SelectionOptions } from '../core/se
 import { appendStamp, signStamp } from '../core/stamp.ts';
 import type { ClientLocation, FileRow, Mirror } from '../core/types.ts';
 import { encodePath } from '../core/urls.ts';
+import contract from '../njs/contract.ts';
 import { btAnswer, torrentLinks, type BtContext } from './bt-answer.ts';
 import { attachment } from './content-disposition.ts';
 import { withMismatches } from './mismatches.ts';
@@ -109,7 +110,7 @@ export interface DecideDeps {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const TEXT_TYPE = 'text/plain; charset=utf-8';
+const TEXT_TYPE = contract.TEXT_TYPE;
 const HTML_TYPE = 'text/html; charset=utf-8';
 /** The mirror list runs no script and loads nothing: say so, so that an escaping slip could not run one either. */
 const PAGE_HEADERS = {
