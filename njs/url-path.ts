@@ -8,9 +8,18 @@
  * so a URL built here can never split a header line or change the meaning of the request.
  */
 const SAFE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/";
-const SAFE_BYTE = new Uint8Array(128);
-for (let i = 0; i < SAFE_CHARS.length; i++) SAFE_BYTE[SAFE_CHARS.charCodeAt(i)] = 1;
-/** Same set as SAFE_BYTE, for the fast path: a path made only of these needs no encoding. */
+/** SAFE_CHARS as a table by byte, built on the first path that needs it: njs runs module code on every request. */
+let safeByte: Uint8Array | null = null;
+
+function safeTable(): Uint8Array {
+  if (safeByte === null) {
+    safeByte = new Uint8Array(128);
+    for (let i = 0; i < SAFE_CHARS.length; i++) safeByte[SAFE_CHARS.charCodeAt(i)] = 1;
+  }
+  return safeByte;
+}
+
+/** Same set as SAFE_CHARS, for the fast path: a path made only of these needs no encoding. */
 const ALL_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
 const HEX = '0123456789ABCDEF';
 
@@ -22,11 +31,12 @@ const HEX = '0123456789ABCDEF';
 function encodePath(path: string): string {
   const p = path.charCodeAt(0) === 47 /* / */ ? path : '/' + path;
   if (ALL_SAFE.test(p)) return p;
+  const safe = safeTable();
   const bytes = Buffer.from(p, 'utf8');
   let out = '';
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
-    if (b < 128 && SAFE_BYTE[b] === 1) out += String.fromCharCode(b);
+    if (b < 128 && safe[b] === 1) out += String.fromCharCode(b);
     else out += '%' + HEX[b >> 4] + HEX[b & 15];
   }
   return out;
