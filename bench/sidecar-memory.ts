@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { defaultConfig, sidecarSockets, writeConfigFile } from '../core/config.ts';
 import { migrate } from '../core/db/migrate.ts';
+import contract from '../njs/contract.ts';
 import { createPool } from '../core/db/pool.ts';
 import { startTempCluster } from '../runtime/postgres.ts';
 import { cliEntry, waitForSocket } from '../runtime/sidecar-process.ts';
@@ -33,7 +34,7 @@ async function exercise(socket: string, n: number): Promise<void> {
       const i = next++;
       const ip = `${(i * 7919) % 223 + 1}.${(i * 31) % 256}.${(i * 17) % 256}.${i % 250 + 1}`;
       const req = http.get(
-        { socketPath: socket, agent, path: '/_mirrorlane/download', headers: { 'X-Ml-Uri': `/f/${i % 100}.bin`, 'X-Ml-Method': 'GET', 'X-Ml-Client': ip, 'X-Ml-Scheme': 'http' } },
+        { socketPath: socket, agent, path: contract.SIDECAR_DOWNLOAD_PATH, headers: { 'X-Ml-Uri': `/f/${i % 100}.bin`, 'X-Ml-Method': 'GET', 'X-Ml-Client': ip, 'X-Ml-Scheme': 'http' } },
         (res) => {
           res.resume();
           res.on('end', () => resolve());

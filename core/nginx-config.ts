@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT, sidecarSockets, type Config } from './config.ts';
 import { continentOf } from './continents.ts';
+import contract from '../njs/contract.ts';
 import { renderMonitoringLocation, renderMonitoringServer } from './nginx-monitoring.ts';
 
 export const NJS_FILE = path.join(PROJECT_ROOT, 'build', 'njs', 'mirrorlane.js');
@@ -97,6 +98,9 @@ export function renderNginxSnippets(config: Config, njsFile = NJS_FILE): NginxSn
     fallback: fallbackEntries(config.fallback.mirrors),
     country_var: variableRef(config.fallback.countryVariable, 'fallback.countryVariable'),
     continent_var: variableRef(config.fallback.continentVariable, 'fallback.continentVariable'),
+    decide_location: contract.DECIDE_LOCATION,
+    origin_location: contract.ORIGIN_LOCATION,
+    sidecar_download_path: contract.SIDECAR_DOWNLOAD_PATH,
     // The largest body njs relays (a mirror list page, an apt list): a bigger one would fall back.
     subrequest_buffer: '8m',
   });

@@ -1,38 +1,12 @@
-// Building the URL a client is redirected to: a mirror's base URL plus the origin path, percent-encoded.
+// Building the URL a client is redirected to: a mirror's base URL plus the origin path, percent-encoded
+// (njs/url-path.ts).
 // Pure. Runs for every ranked mirror of every request, so the common case (a plain ASCII path) is one regexp test.
 
+import urlPath from '../njs/url-path.ts';
 import type { Mirror, Scheme } from './types.ts';
 
-/**
- * Bytes that may stay literal in a path: RFC 3986 pchar (unreserved, sub-delims, ':' and '@') plus the '/'
- * separator. Everything else (space, '%', '?', '#', '\', control characters, non-ASCII as UTF-8 bytes) is encoded,
- * so a URL built here can never split a header line or change the meaning of the request.
- */
-const SAFE_BYTE = new Uint8Array(128);
-for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/") {
-  SAFE_BYTE[c.charCodeAt(0)] = 1;
-}
-/** Same set as SAFE_BYTE, for the fast path: a path made only of these needs no encoding. */
-const ALL_SAFE = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
-const HEX = '0123456789ABCDEF';
-
-/**
- * Percent-encodes an origin path (not encoded yet) segment by segment; '/' separators are kept. A path without a
- * leading '/' gets one. Lone UTF-16 surrogates become U+FFFD (Buffer's UTF-8 encoding), never an exception.
- * Dot segments are not touched: normalising the path is the caller's job (njs rejects '..').
- */
-export function encodePath(path: string): string {
-  const p = path.charCodeAt(0) === 47 /* / */ ? path : '/' + path;
-  if (ALL_SAFE.test(p)) return p;
-  const bytes = Buffer.from(p, 'utf8');
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i];
-    if (b < 128 && SAFE_BYTE[b] === 1) out += String.fromCharCode(b);
-    else out += '%' + HEX[b >> 4] + HEX[b & 15];
-  }
-  return out;
-}
+/** Percent-encodes an origin path, segment by segment (njs/url-path.ts, shared with njs). */
+export const encodePath = urlPath.encodePath;
 
 /**
  * Joins an already encoded path (from encodePath) to a base URL; "http://m/pub" and "http://m/pub/" give the same

@@ -5,13 +5,12 @@
 // or the origin, never a 5xx.
 // Written in the subset njs 0.7.9 runs (see docs/CONVENTIONS.md); eslint enforces it. Module state does not
 // survive between requests, so nothing is cached here.
+import contract from './contract';
+import pickFallback from './fallback-pick';
 import originRule from './origin-rule';
+import pathRule from './path-rule';
+import urlPath from './url-path';
 
-const MAX_PATH_BYTES = 1024;
-const DECIDE_LOCATION = '/_mirrorlane/decide';
-const ORIGIN_LOCATION = '/_mirrorlane/origin';
-/** The sidecar's mark on an answer that nginx must deliver from the origin tree (sidecar/http-answer.ts). */
-const LOCAL_MARK = 'X-Ml-Local';
 
 // Header lines of the sidecar's answer that are about that answer, not the client's: never copied. Node sends
 // the names as the sidecar writes them, so exact names suffice (no lower-casing per header).
@@ -23,28 +22,9 @@ const NOT_COPIED: { [name: string]: boolean } = {
   'Transfer-Encoding': true,
   Date: true,
   Location: true,
+  // contract.LOCAL_MARK
   'X-Ml-Local': true,
 };
-
-/** Why a path must be refused with 400, or '' when it is fine. r.uri is already decoded and normalised by nginx. */
-function pathProblem(uri: string, prefix: string): string {
-  if (uri.length > MAX_PATH_BYTES) return 'path too long';
-  if (uri.indexOf(prefix) !== 0) return 'path outside the published tree';
-  // One scan for the plain case (printable ASCII without "?" or a dot segment); the rest only when needed. A
-  // negated class, not ^...$: njs's PCRE lets $ match before a final newline, and "/x\n" would pass.
-  if (!/[^\x20-\x3e\x40-\x7e]/.test(uri) && uri.indexOf('/.') < 0) return '';
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x1f\x7f]/.test(uri)) return 'control character in path';
-  if (uri.indexOf('/./') >= 0 || uri.indexOf('/../') >= 0 || /\/\.\.?$/.test(uri)) return 'dot segment in path';
-  // internalRedirect splits at '?', so such a name could not be delivered locally.
-  if (uri.indexOf('?') >= 0) return 'question mark in path';
-  try {
-    encodeURIComponent(uri);
-  } catch (e) {
-    return 'path is not valid UTF-8';
-  }
-  return '';
-}
 
 /** A redirect target must be an absolute http(s) URL with nothing that could split a header. */
 function safeUrl(url: string | undefined): boolean {
@@ -62,49 +42,20 @@ function deliverLocally(r: NginxHTTPRequest, relPath: string): void {
   const target = originRule.resolve(r.variables.mirrorlane_root || '', relPath);
   if (target.kind === 'file') {
     // Encoded: internalRedirect decodes %XX (since njs 0.7.4), which would change a name with a literal "%".
-    r.internalRedirect(ORIGIN_LOCATION + encodePath(target.real));
+    r.internalRedirect(contract.ORIGIN_LOCATION + urlPath.encodePath(target.real));
   } else if (target.kind === 'dir') {
     // As the sidecar does: a directory is listed under its name with the slash.
-    r.return(301, encodePath(r.uri) + '/');
+    r.return(301, urlPath.encodePath(r.uri) + '/');
   } else {
     refuse(r, 404, 'Not found\n');
   }
 }
 
-/** Percent-encode each segment of a path for a URL (njs 0.7.9 has no URL class). */
-function encodePath(relPath: string): string {
-  const segments = relPath.split('/');
-  for (let i = 0; i < segments.length; i++) segments[i] = encodeURIComponent(segments[i]);
-  return segments.join('/');
-}
-
-/**
- * A fallback mirror for when the sidecar cannot answer: from "CC,CONTINENT,URL ..." pick one in the client's
- * country, else its continent (when nginx knows them), else any; at random among equals. '' when none is set.
- */
-function pickFallback(list: string, country: string, continent: string): string {
-  if (!list) return '';
-  const entries = list.split(' ');
-  const byCountry: string[] = [];
-  const byContinent: string[] = [];
-  const all: string[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    const parts = entries[i].split(',');
-    if (parts.length < 3) continue;
-    const url = parts.slice(2).join(',');
-    all.push(url);
-    if (country && parts[0] === country.toUpperCase()) byCountry.push(url);
-    if (continent && parts[1] === continent.toUpperCase()) byContinent.push(url);
-  }
-  const pool = byCountry.length ? byCountry : byContinent.length ? byContinent : all;
-  return pool.length ? pool[Math.floor(Math.random() * pool.length)] : '';
-}
-
 function fallback(r: NginxHTTPRequest, relPath: string, why: string): void {
   const v = r.variables;
-  const base = pickFallback(v.mirrorlane_fallback || '', v.mirrorlane_country || '', v.mirrorlane_continent || '');
+  const base = pickFallback.pick(v.mirrorlane_fallback || '', v.mirrorlane_country || '', v.mirrorlane_continent || '');
   if (base) {
-    const url = base.replace(/\/+$/, '') + encodePath(relPath);
+    const url = base.replace(/\/+$/, '') + urlPath.encodePath(relPath);
     if (safeUrl(url)) {
       r.warn('mirrorlane: ' + why + '; redirecting ' + relPath + ' to fallback ' + base);
       r.headersOut['X-Mirrorlane-Fallback'] = why;
@@ -117,7 +68,7 @@ function fallback(r: NginxHTTPRequest, relPath: string, why: string): void {
 }
 
 function refuse(r: NginxHTTPRequest, status: number, message: string): void {
-  r.headersOut['Content-Type'] = 'text/plain; charset=utf-8';
+  r.headersOut['Content-Type'] = contract.TEXT_TYPE;
   r.return(status, message);
 }
 
@@ -169,16 +120,16 @@ function answer(r: NginxHTTPRequest, relPath: string, reply: NginxHTTPRequest): 
     return;
   }
   copyHeaders(r, reply);
-  const local = reply.headersOut[LOCAL_MARK];
+  const local = reply.headersOut[contract.LOCAL_MARK];
   if (local) {
     // The sidecar names the file, encoded, with the origin rule applied. Headers set before the internal
     // redirect stay on the answer (Content-Location, Link, Digest).
-    r.internalRedirect(ORIGIN_LOCATION + (local as string));
+    r.internalRedirect(contract.ORIGIN_LOCATION + (local as string));
     return;
   }
   // A body: mirror list, JSON, Metalink, hashes, apt lists, 404, 400. nginx drops it for a HEAD.
   const type = reply.headersOut['Content-Type'];
-  r.headersOut['Content-Type'] = typeof type === 'string' && type ? type : 'text/plain; charset=utf-8';
+  r.headersOut['Content-Type'] = typeof type === 'string' && type ? type : contract.TEXT_TYPE;
   const body = reply.responseBuffer;
   r.return(status, body ? body : '');
 }
@@ -191,14 +142,14 @@ function handle(r: NginxHTTPRequest): void {
   }
   const prefix = r.variables.mirrorlane_prefix || '/';
   const uri = r.uri;
-  const problem = pathProblem(uri, prefix);
+  const problem = pathRule.uriProblem(uri, prefix);
   if (problem) {
     refuse(r, 400, 'Bad request: ' + problem + '\n');
     return;
   }
   const relPath = '/' + uri.slice(prefix.length);
   // No arguments: the decide location forwards the client's own request target ($request_uri) and headers.
-  r.subrequest(DECIDE_LOCATION, function (reply: NginxHTTPRequest) {
+  r.subrequest(contract.DECIDE_LOCATION, function (reply: NginxHTTPRequest) {
     answer(r, relPath, reply);
   });
 }
@@ -214,7 +165,7 @@ function handleFallback(r: NginxHTTPRequest): void {
     return;
   }
   const prefix = r.variables.mirrorlane_prefix || '/';
-  const problem = pathProblem(r.uri, prefix);
+  const problem = pathRule.uriProblem(r.uri, prefix);
   if (problem) {
     refuse(r, 400, 'Bad request: ' + problem + '\n');
     return;

@@ -11,9 +11,9 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { MmdbWriter, mmdbType } from '../core/mmdb-writer.ts';
 import type { MmdbMap } from '../core/mmdb-writer.ts';
+import { PROJECT_ROOT } from '../core/config.ts';
 import { ATTRIBUTION } from '../core/geoip.ts';
 
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ASN_PACKAGE_DIR = path.join(PROJECT_ROOT, 'node_modules', '@ip-location-db', 'asn');
 export const DEFAULT_ASN_MMDB = path.join(PROJECT_ROOT, 'var', 'geoip', 'asn.mmdb');
 const DEFAULT_SOURCES = ['asn-ipv4.csv', 'asn-ipv6.csv'].map((f) => path.join(ASN_PACKAGE_DIR, f));

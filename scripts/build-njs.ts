@@ -1,4 +1,4 @@
-// Builds njs/mirrorlane.ts into one file njs 0.7.9 loads: esbuild lowers what 0.7.9 lacks (target es2017),
+// Builds njs/mirrorlane.ts (or one of its modules, for tests) into one file njs 0.7.9 loads: esbuild lowers what 0.7.9 lacks (target es2017),
 // then the ESM tail `export { x as default };` becomes `export default x;`, the only export 0.7.9 accepts.
 import { build } from 'esbuild';
 import fs from 'node:fs';
@@ -14,9 +14,10 @@ export function rewriteDefaultExport(code: string): string {
   return code.replace(re, 'export default $1;\n');
 }
 
-export async function buildNjs(outFile = NJS_OUT): Promise<string> {
+/** One njs/ module bundled as njs 0.7.9 loads it (`import m from "name.js"`): the handler, or a part tests run. */
+export async function bundleNjs(entry: string): Promise<string> {
   const result = await build({
-    entryPoints: [path.join(PROJECT_ROOT, 'njs', 'mirrorlane.ts')],
+    entryPoints: [entry],
     bundle: true,
     format: 'esm',
     target: 'es2017',
@@ -26,7 +27,11 @@ export async function buildNjs(outFile = NJS_OUT): Promise<string> {
     external: ['fs'],
     logLevel: 'silent',
   });
-  const code = rewriteDefaultExport(result.outputFiles[0].text);
+  return rewriteDefaultExport(result.outputFiles[0].text);
+}
+
+export async function buildNjs(outFile = NJS_OUT, entry = path.join(PROJECT_ROOT, 'njs', 'mirrorlane.ts')): Promise<string> {
+  const code = await bundleNjs(entry);
   fs.mkdirSync(path.dirname(outFile), { recursive: true, mode: 0o755 });
   const tmp = outFile + '.tmp';
   fs.writeFileSync(tmp, code, { mode: 0o644 });

@@ -14,6 +14,7 @@ import { selectMirrors, type Selection, type SelectionOptions } from '../core/se
 import { appendStamp, signStamp } from '../core/stamp.ts';
 import type { ClientLocation, FileRow, Mirror } from '../core/types.ts';
 import { encodePath } from '../core/urls.ts';
+import contract from '../njs/contract.ts';
 import { btAnswer, torrentLinks, type BtContext } from './bt-answer.ts';
 import { attachment } from './content-disposition.ts';
 import { withMismatches } from './mismatches.ts';
@@ -74,6 +75,11 @@ export interface FormatOptions {
 export interface DecideDeps {
   /** Cached file row; throws when the database cannot answer. */
   fileRow(path: string): Promise<FileRow | null>;
+  /**
+   * fileRow for several paths in one round (one query for the misses), one promise per path; without it, fileRow
+   * for each at once. Asked for a path with a format suffix ("x.iso.meta4"): the path and the file it names.
+   */
+  fileRows?(paths: string[]): Promise<FileRow | null>[];
   mirror(id: number): Mirror | undefined;
   peers(): ReadonlyMap<number, readonly number[]>;
   geo: GeoIp;
@@ -109,7 +115,7 @@ export interface DecideDeps {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const TEXT_TYPE = 'text/plain; charset=utf-8';
+const TEXT_TYPE = contract.TEXT_TYPE;
 const HTML_TYPE = 'text/html; charset=utf-8';
 /** The mirror list runs no script and loads nothing: say so, so that an escaping slip could not run one either. */
 const PAGE_HEADERS = {
@@ -184,6 +190,11 @@ function stamped(s: Selection, path: string, secret: string, nowMs: number): Sel
   return { chosen: ranked.length > 0 ? ranked[0] : null, ranked, excluded: s.excluded };
 }
 
+/** The rows of several paths in one round where the deps can (DecideDeps.fileRows). */
+function lookupTogether(deps: DecideDeps, paths: string[]): Promise<FileRow | null>[] {
+  return deps.fileRows ? deps.fileRows(paths) : paths.map((p) => deps.fileRow(p));
+}
+
 /** Filled in by decide(): the file row the answer is about (statistics count its id and size). */
 export interface DecisionTrace {
   row: FileRow | null;
@@ -208,27 +219,27 @@ async function decideFor(req: DecideRequest, deps: DecideDeps, trace?: DecisionT
   // A ranged request wants bytes of the file: aria2 sends its Metalink Accept on those too, and must get the file.
   let q = parseQuery(req.query, req.range === '' ? req.accept : '');
 
+  // A path with a format suffix ("x.iso.meta4") may name a format of another file: both rows are asked in one
+  // round, and the path itself still wins when it is a file or directory.
+  const virtual = splitFormatSuffix(req.path);
+  const rows = virtual ? lookupTogether(deps, [req.path, virtual.path]) : [deps.fileRow(req.path)];
+  const results = await Promise.allSettled(rows);
   let row: FileRow | null;
-  try {
-    row = await deps.fileRow(req.path);
-    if (trace) trace.row = row;
-  } catch {
-    // Without the file table we cannot know who holds the file: the origin serves it.
-    return { t: 'local', why: 'database unavailable' };
-  }
+  const own = results[0];
+  // Without the file table we cannot know who holds the file: the origin serves it.
+  if (own.status === 'rejected') return { t: 'local', why: 'database unavailable' };
+  row = own.value;
+  if (trace) trace.row = row;
   if (!row) {
     const kind = await deps.originKind(req.path);
     if (kind === 'dir') return { t: 'dir', url: directoryUrl(req, deps) };
     if (kind === 'file') return { t: 'local', why: 'not in the file table yet' };
-    // No such file: maybe a format of one ("x.iso.meta4").
-    const virtual = splitFormatSuffix(req.path);
+    // No such file: maybe a format of one.
     if (virtual) {
-      try {
-        row = await deps.fileRow(virtual.path);
-        if (trace) trace.row = row;
-      } catch {
-        return { t: 'local', why: 'database unavailable' };
-      }
+      const named = results[1];
+      if (named.status === 'rejected') return { t: 'local', why: 'database unavailable' };
+      row = named.value;
+      if (trace) trace.row = row;
       if (row) q = withSuffixFormat(q, virtual.format);
     }
     if (!row) return q.format === 'json' ? jsonBody(404, { error: 'not found', path: req.path }) : { t: 'notfound' };

@@ -3,6 +3,9 @@
 // nginx's decide location forwards the client's request target as the client sent it ($request_uri in X-Ml-Uri).
 // Node reads the header as Latin-1, so raw bytes above 0x7f arrive as one character each. The sidecar decodes and normalises the
 // path the way nginx does (dot segments resolved, slashes merged), so that what is looked up is what nginx serves.
+// The decoding is the sidecar's own; the reasons it refuses with come from the path rule (njs/path-rule.ts), and
+// decide() applies the rest of that rule to the decoded path (core/paths.ts).
+import pathRule from '../njs/path-rule.ts';
 
 /** Printable ASCII without "%" (nothing to decode) and without "?" (the query was split off already). */
 const PLAIN = /^[\x21-\x24\x26-\x3e\x40-\x7e]*$/;
@@ -21,7 +24,7 @@ export function downloadTarget(requestUrl: string, urlPrefix: string): DownloadT
   const prefix = urlPrefix.endsWith('/') ? urlPrefix : urlPrefix + '/';
   // Most targets are plain: nothing to decode, no empty or dot segment. Those skip the general path below.
   if (PLAIN.test(raw) && !raw.includes('//') && !raw.includes('/.')) {
-    return raw.startsWith(prefix) ? { path: '/' + raw.slice(prefix.length), query } : { problem: 'path outside the published tree' };
+    return raw.startsWith(prefix) ? { path: '/' + raw.slice(prefix.length), query } : { problem: pathRule.PROBLEM.outside };
   }
   let decoded: string;
   try {
@@ -31,19 +34,18 @@ export function downloadTarget(requestUrl: string, urlPrefix: string): DownloadT
   } catch {
     return { problem: 'path is not valid UTF-8 or has a broken %-escape' };
   }
-  // A "?" inside a name cannot be delivered by nginx's internal redirect, which splits at it.
-  if (decoded.includes('?')) return { problem: 'question mark in path' };
+  if (decoded.includes('?')) return { problem: pathRule.PROBLEM.questionMark };
   const segments: string[] = [];
   for (const seg of decoded.split('/')) {
     if (seg === '' || seg === '.') continue;
     if (seg === '..') {
-      if (segments.length === 0) return { problem: 'path outside the published tree' };
+      if (segments.length === 0) return { problem: pathRule.PROBLEM.outside };
       segments.pop();
     } else {
       segments.push(seg);
     }
   }
   const normal = '/' + segments.join('/') + (decoded.endsWith('/') && segments.length > 0 ? '/' : '');
-  if (!normal.startsWith(prefix)) return { problem: 'path outside the published tree' };
+  if (!normal.startsWith(prefix)) return { problem: pathRule.PROBLEM.outside };
   return { path: '/' + normal.slice(prefix.length), query };
 }

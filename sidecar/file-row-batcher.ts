@@ -32,12 +32,24 @@ export class FileRowBatcher {
 
   /** The row of `path`, null when the table has none; rejects when the database cannot answer. */
   get(path: string): Promise<FileRow | null> {
+    const row = this.enqueue(path);
+    this.pump();
+    return row;
+  }
+
+  /** The rows of several paths, asked together: one query when a slot is free (one promise per path). */
+  getMany(paths: readonly string[]): Promise<FileRow | null>[] {
+    const rows = paths.map((p) => this.enqueue(p));
+    if (rows.length > 0) this.pump();
+    return rows;
+  }
+
+  private enqueue(path: string): Promise<FileRow | null> {
     return new Promise((resolve, reject) => {
       const waiters = this.pending.get(path);
       // The same path asked twice while waiting is one lookup.
       if (waiters) waiters.push({ resolve, reject });
       else this.pending.set(path, [{ resolve, reject }]);
-      this.pump();
     });
   }
 

@@ -8,14 +8,11 @@
 // With nginx.mode "proxy" nginx relays the answer as it is instead, and local delivery is X-Accel-Redirect, which
 // keeps almost none of the sidecar's headers: they come as X-Ml-* lines that the origin location adds back.
 import { encodePath } from '../core/urls.ts';
+import contract from '../njs/contract.ts';
 import type { Decision } from './decide.ts';
 import type { HeaderMap } from './link-headers.ts';
 
-/** The sidecar's mark on an answer that nginx delivers from the origin tree: the encoded origin path to serve. */
-export const LOCAL_MARK = 'X-Ml-Local';
-
-/** The internal nginx location that serves the origin tree (nginx/server.conf). */
-export const ORIGIN_LOCATION = '/_mirrorlane/origin';
+const { LOCAL_MARK, ORIGIN_LOCATION, TEXT_TYPE } = contract;
 
 /** Who turns the answer into the client's (nginx.mode): the njs handler, or nginx's proxy_pass relaying it. */
 export type AnswerMode = 'njs' | 'proxy';
@@ -25,8 +22,6 @@ export interface HttpAnswer {
   headers: Record<string, string | string[] | number>;
   body: string | Buffer;
 }
-
-const TEXT_TYPE = 'text/plain; charset=utf-8';
 
 /** What a locally delivered file carries of a decision's headers (the tier and the like stay on redirects). */
 const LOCAL_HEADERS = ['Content-Location', 'X-Mirrorlane-Mirror', 'Link', 'Digest', 'Repr-Digest'];

@@ -168,6 +168,21 @@ function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: Mirror
       cache.set(p, row, since);
       return row;
     },
+    fileRows(paths) {
+      const since = cache.epoch;
+      const cached = paths.map((p) => cache.get(p));
+      // The misses in one batch: one query when a slot is free.
+      const asked = lookups.getMany(paths.filter((_p, i) => cached[i] === undefined));
+      let k = 0;
+      return paths.map((p, i) => {
+        const hit = cached[i];
+        if (hit !== undefined) return Promise.resolve(hit);
+        return asked[k++].then((row) => {
+          cache.set(p, row, since);
+          return row;
+        });
+      });
+    },
     mirror: (id) => mirrors.get(id),
     peers: () => mirrors.peers,
     geo,

@@ -1,6 +1,7 @@
 // What the benchmark measures: the scenarios, the load wrk puts on for each, the extra nginx locations it needs
 // (the `return 302` baseline, the proxy floor) and the clients it pretends to be.
 import type { Config } from '../../core/config.ts';
+import contract from '../../njs/contract.ts';
 import { GEO_FACTS } from '../../test/helpers/geoip-fixture.ts';
 import type { WrkLoad } from './wrk.ts';
 
@@ -43,7 +44,7 @@ export const EXTRA_LOCATIONS = `
         # have to beat the njs handler by more than 10 % to stay. The prefix is cut off the request target.
         location ^~ ${PROXY_PREFIX}/ {
           location ~ ^${PROXY_PREFIX}(?<bench_rest>/.*)$ {
-            set $bench_download /_mirrorlane/download;
+            set $bench_download ${contract.SIDECAR_DOWNLOAD_PATH};
             proxy_pass http://mirrorlane_sidecar$bench_download;
             proxy_method GET;
             proxy_http_version 1.1;

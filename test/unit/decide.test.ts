@@ -184,6 +184,33 @@ describe('decide', () => {
       return d as Extract<Decision, { t: 'body' }>;
     };
 
+    test('a .meta4 suffix costs one round of lookups (the path and its file together); a plain path one lookup', async () => {
+      const rounds: string[][] = [];
+      const counted = deps({
+        fileRow: async (p) => (rounds.push([p]), files[p] ?? null),
+        fileRows: (paths) => (rounds.push(paths), paths.map(async (p) => files[p] ?? null)),
+      });
+      const meta4 = body(await decide(req({ path: '/pub/big.iso.meta4' }), counted));
+      assert.equal(meta4.type, 'application/metalink4+xml');
+      assert.deepEqual(rounds, [['/pub/big.iso.meta4', '/pub/big.iso']]);
+      rounds.length = 0;
+      assert.equal((await decide(req(), counted)).t, 'redirect');
+      assert.deepEqual(rounds, [['/pub/big.iso']]);
+      // The path itself still wins: a directory or a file the table does not know yet, even with a suffix.
+      rounds.length = 0;
+      const named = deps({ fileRows: counted.fileRows, originKind: async () => 'file' });
+      assert.deepEqual(await decide(req({ path: '/pub/big.iso.meta4' }), named), { t: 'local', why: 'not in the file table yet' });
+      assert.equal(rounds.length, 1);
+      // The database down for the file it names: as before, the origin answers.
+      const down = deps({ fileRows: (paths) => paths.map(async (p) => (p.endsWith('.meta4') ? null : Promise.reject(new Error('down')))) });
+      assert.deepEqual(await decide(req({ path: '/pub/big.iso.meta4' }), down), { t: 'local', why: 'database unavailable' });
+      // Without fileRows both go at once through fileRow.
+      const plain = deps({ fileRow: async (p) => (rounds.push([p]), files[p] ?? null) });
+      rounds.length = 0;
+      assert.equal(body(await decide(req({ path: '/pub/big.iso.meta4' }), plain)).type, 'application/metalink4+xml');
+      assert.deepEqual(rounds, [['/pub/big.iso.meta4'], ['/pub/big.iso']]);
+    });
+
     test('a known suffix names a format of the file without it, only when the full path is no file', async () => {
       const meta4 = body(await decide(req({ path: '/pub/big.iso.meta4' }), deps()));
       assert.equal(meta4.type, 'application/metalink4+xml');

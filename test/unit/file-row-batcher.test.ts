@@ -72,4 +72,16 @@ describe('FileRowBatcher: cache misses batched under load', () => {
     calls[2].release();
     assert.equal((await c)?.path, '/d');
   });
+
+  test('getMany: several paths asked together are one query, one promise per path', async () => {
+    const { calls, fetch } = manualFetch();
+    const b = new FileRowBatcher(fetch, { maxInFlight: 2, maxBatch: 10 });
+    const rows = b.getMany(['/x.iso.meta4', '/x.iso']);
+    assert.deepEqual(calls.map((c) => c.paths), [['/x.iso.meta4', '/x.iso']]);
+    calls[0].release();
+    assert.deepEqual((await Promise.all(rows)).map((r) => r?.path ?? null), ['/x.iso.meta4', '/x.iso']);
+    assert.deepEqual([b.queries, b.paths], [1, 2]);
+    assert.deepEqual(b.getMany([]), []);
+    assert.equal(calls.length, 1);
+  });
 });

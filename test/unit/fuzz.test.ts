@@ -1,19 +1,15 @@
-// Seeded fuzzing of the input checks: core/paths.ts originPathProblem, sidecar/query.ts parseQuery, and the path
-// check of the BUILT njs handler (the function as esbuild emits it, run in a node:vm context, and a sample of it
-// under the real njs CLI when one is installed). Each run is bounded in time as well as in count, and prints its
-// seed: a failure names the input and can be replayed.
+// Seeded fuzzing of the input checks: core/paths.ts originPathProblem, sidecar/query.ts parseQuery, and njs's
+// path check (njs/path-rule.ts, imported here, and a sample of it under the real njs CLI when one is installed).
+// Each run is bounded in time as well as in count, and prints its seed: a failure names the input and can be
+// replayed.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { test } from 'node:test';
-import vm from 'node:vm';
 import { continentOf } from '../../core/continents.ts';
 import { MAX_PATH_LENGTH, originPathProblem } from '../../core/paths.ts';
-import { buildNjs } from '../../scripts/build-njs.ts';
+import pathRule from '../../njs/path-rule.ts';
 import { parseQuery } from '../../sidecar/query.ts';
+import { njsBinary, runUnderNjs } from '../helpers/njs-engine.ts';
 import { mulberry32 } from '../helpers/prng.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x6d6c);
@@ -193,28 +189,8 @@ test('originPathProblem: lone surrogates are invalid UTF-8 like U+FFFD', () => {
   assert.equal(originPathProblem('/pub/\uD83D\uDE00.iso'), null, 'a surrogate pair is a real character');
 });
 
-/** The njs handler's pathProblem as built: the function text cut out of build output and run in a vm context. */
-async function builtNjsPathProblem(): Promise<{ source: string; fn: (uri: string, prefix: string) => string }> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlane-fuzz-'));
-  try {
-    const file = await buildNjs(path.join(dir, 'mirrorlane.js'));
-    const code = fs.readFileSync(file, 'utf8');
-    const start = code.indexOf('function pathProblem(');
-    assert.ok(start >= 0, 'built njs handler has no function pathProblem');
-    // The module's constants come first in esbuild's output; the function ends at the first "}" at column 0.
-    const end = code.indexOf('\n}\n', start);
-    // njs's own modules (import fs from "fs") do not exist in a vm context, and pathProblem needs none of them.
-    const source = code.slice(0, end + 2).replace(/^import .*\n/gm, '');
-    const ctx = vm.createContext({});
-    vm.runInContext(`${source}\nthis.pathProblem = pathProblem;`, ctx);
-    return { source, fn: (ctx as { pathProblem: (u: string, p: string) => string }).pathProblem };
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-test('fuzz: the built njs pathProblem accepts only paths the sidecar accepts too (or refuses for length/UTF-8 only)', async (t) => {
-  const { source, fn } = await builtNjsPathProblem();
+test('fuzz: the njs uriProblem (njs/path-rule.ts) accepts only paths the sidecar accepts too (or refuses for length/UTF-8 only)', async (t) => {
+  const fn = pathRule.uriProblem;
   const rand = mulberry32(SEED + 2);
   const sample: string[] = [];
   let accepted = 0;
@@ -236,35 +212,23 @@ test('fuzz: the built njs pathProblem accepts only paths the sidecar accepts too
     const sidecar = originPathProblem(uri);
     if (sidecar !== null) assert.match(sidecar, /longer than|UTF-8|empty segment/, `njs and sidecar disagree on ${JSON.stringify(uri)}`);
   });
-  t.diagnostic(`seed ${SEED + 2}: ${n} URIs through the built pathProblem, ${accepted} accepted`);
+  t.diagnostic(`seed ${SEED + 2}: ${n} URIs through uriProblem, ${accepted} accepted`);
 
-  // The same function under the real njs engine (0.7.9 on Debian 12), when its CLI is installed: same answers.
-  let njsBin = '';
-  try {
-    njsBin = execFileSync('sh', ['-c', 'command -v njs'], { encoding: 'utf8' }).trim();
-  } catch {
-    njsBin = '';
-  }
-  if (!njsBin) {
+  // The same module under the real njs engine (0.7.9 on Debian 12), when its CLI is installed: same answers.
+  const njs = njsBinary();
+  if (!njs) {
     t.diagnostic('njs CLI not installed: the engine cross-check is skipped');
     return;
   }
   // Lone surrogates cannot be carried into njs through JSON text; r.uri never holds them (it comes from bytes).
   const paths = sample.filter((p) => !LONE_SURROGATE.test(p)).slice(0, 1000);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mirrorlane-fuzz-njs-'));
-  try {
-    const script = path.join(dir, 'check.js');
-    fs.writeFileSync(
-      script,
-      `${source}\nvar paths = ${JSON.stringify(paths)};\nfor (var i = 0; i < paths.length; i++) console.log(JSON.stringify(pathProblem(paths[i], '/')));\n`,
-    );
-    const stdout = execFileSync(njsBin, [script], { encoding: 'utf8', timeout: 20_000 });
-    // One answer per line: the njs CLI cuts long lines.
-    const got = stdout.trim().split('\n').map((l) => JSON.parse(l) as string);
-    assert.equal(got.length, paths.length);
-    for (let i = 0; i < paths.length; i++) assert.equal(got[i], fn(paths[i], '/'), `njs engine and V8 disagree on ${JSON.stringify(paths[i])}`);
-    t.diagnostic(`${paths.length} URIs checked under ${njsBin}: same answers as under V8`);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const lines = await runUnderNjs(
+    njs,
+    ['path-rule'],
+    `var paths = ${JSON.stringify(paths)};\nfor (var i = 0; i < paths.length; i++) console.log(JSON.stringify(path_rule.uriProblem(paths[i], '/')));`,
+  );
+  const got = lines.map((l) => JSON.parse(l) as string);
+  assert.equal(got.length, paths.length);
+  for (let i = 0; i < paths.length; i++) assert.equal(got[i], fn(paths[i], '/'), `njs engine and V8 disagree on ${JSON.stringify(paths[i])}`);
+  t.diagnostic(`${paths.length} URIs checked under ${njs}: same answers as under V8`);
 });

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultConfig } from '../../core/config.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PROJECT_ROOT, defaultConfig } from '../../core/config.ts';
 import { accessLogDirective, fillTemplate, renderNginxSnippets } from '../../core/nginx-config.ts';
+import contract from '../../njs/contract.ts';
 
 test('snippets carry the operator\'s paths, prefix and trusted proxies', () => {
   const c = defaultConfig('/srv/ml/var');
@@ -57,4 +60,20 @@ test('nginx.mode proxy: the download location proxies to the sidecar, njs answer
   assert.match(server, /alias \/srv\/ml\/var\/demo\/origin\/\$mirrorlane_dir;/);
   assert.match(server, /location \^~ \/_mirrorlane\/origin\/ \{/);
   assert.doesNotMatch(server, /\{\{/);
+});
+
+test('the internal locations come from njs/contract.ts, the one home njs and the sidecar read them from', () => {
+  for (const mode of ['njs', 'proxy'] as const) {
+    const c = defaultConfig('/srv/ml/var');
+    c.nginx.mode = mode;
+    const { server } = renderNginxSnippets(c);
+    assert.ok(server.includes(`location ^~ ${contract.ORIGIN_LOCATION}/ {`), mode);
+    assert.ok(server.includes(contract.SIDECAR_DOWNLOAD_PATH), mode);
+    if (mode === 'njs') assert.ok(server.includes(`location = ${contract.DECIDE_LOCATION} {`));
+  }
+  // No template spells them out in a directive (comments may name them).
+  for (const file of fs.readdirSync(path.join(PROJECT_ROOT, 'nginx'))) {
+    const directives = fs.readFileSync(path.join(PROJECT_ROOT, 'nginx', file), 'utf8').split('\n').filter((l) => !/^\s*#/.test(l));
+    assert.deepEqual(directives.filter((l) => l.includes('/_mirrorlane/')), [], file);
+  }
 });
