@@ -11,7 +11,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { MmdbWriter, mmdbType } from '../core/mmdb-writer.ts';
 import type { MmdbMap } from '../core/mmdb-writer.ts';
-import { ATTRIBUTION } from '../core/geoip.ts';
+import { ATTRIBUTION } from '../core/geoip-db.ts';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ASN_PACKAGE_DIR = path.join(PROJECT_ROOT, 'node_modules', '@ip-location-db', 'asn');

@@ -1,7 +1,7 @@
 // What a client asks for in the query string of a download URL: overrides of its location, mirrors to avoid,
 // and the kind of answer. Pure; never throws on junk (a bad value is ignored, the download still works).
 import { continentOf } from '../core/continents.ts';
-import { isIp } from '../core/geoip.ts';
+import { isIp } from '../core/geoip-address.ts';
 import { addressEnd } from '../core/ip.ts';
 
 /**
