@@ -5,7 +5,7 @@
 // metadata map. The tree is built in a growable Int32Array (two records per node) rather than in JS objects so a
 // database of millions of nodes costs tens of MB, not GB. Data records are serialised once when inserted and shared
 // by every network that carries an identical record; map keys and repeated strings become MMDB pointers.
-import { isV4Mapped, parseIpInto, parsePrefixLength, prefixByteMask } from './ip.ts';
+import { isV4Mapped, parseIpInto, parsePrefixLength, prefixByteMask } from '../ip.ts';
 
 /** Explicitly typed value, for when the JS type does not say which MMDB type to write. */
 export class MmdbTyped {
