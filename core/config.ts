@@ -94,7 +94,7 @@ export interface Config {
     excludeNetworks: string[];
     /** Case-insensitive substrings of User-Agent, or `re:REGEX`. */
     excludeUserAgents: string[];
-    /** Honour ?country= ?as= ?ip= on plain redirects too (they always work on mirror lists and JSON). */
+    /** Honour ?country= ?as= ?ip= on plain redirects too (they always work on file pages and JSON). */
     overridesOnRedirect: boolean;
   };
   scan: {

@@ -6,7 +6,7 @@
 //   - DB-IP / ip-location-db flat records: country_code, latitude, longitude, city (continent derived from the
 //     country, core/continents.ts).
 // ASN databases in the GeoLite2-ASN layout (autonomous_system_number, autonomous_system_organization), which is
-// also what scripts/build-asn-mmdb.ts writes.
+// also what core/geoip-build/asn-mmdb.ts writes.
 //
 // Address family routing. ip-location-db ships IPv4 and IPv6 in separate files, and the IPv4 one is an ip_version 4
 // tree: an IPv6 address looked up there walks 128 bits through a 32-bit tree and returns someone else's record, not

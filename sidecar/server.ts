@@ -160,7 +160,7 @@ function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: Mirror
     aptReleaseFiles: aptReleaseFilesFn(config.origin.root),
     selfMirror: config.selfMirror,
     publicUrl: config.publicUrl,
-    // Not cached: only Metalink, torrent, JSON and mirror list answers read them, one indexed query each.
+    // Not cached: only Metalink, torrent, JSON and file page answers read them, one indexed query each.
     pieces: (row) => piecesOf(pool, row.id, row.sha256),
     mismatches: (row) => mismatchesOf(pool, row.id),
     zsync: (row) => zsyncOf(pool, row.id, row.sha256),
