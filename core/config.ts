@@ -61,7 +61,10 @@ export interface Config {
     /** Addresses/networks whose X-Forwarded-For is believed (realip module). */
     trustedProxies: string[];
     autoindex: boolean;
-    /** How long njs waits for the sidecar before it falls back, in ms. */
+    /**
+     * How long nginx waits for the sidecar (connect, send, read: the decide subrequest, or the proxied download in
+     * nginx.mode "proxy") before the njs handler falls back, in ms.
+     */
     sidecarTimeoutMs: number;
     /** Upstream keepalive pool per worker: at least the expected concurrency. */
     keepalive: number;

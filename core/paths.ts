@@ -1,5 +1,5 @@
-// Path rules for origin paths ("/pub/x.iso"): the sidecar checks again what njs already checked, since the
-// socket may be reached by other local clients, and the CLI uses the same rules for what admins type.
+// Path rules for origin paths ("/pub/x.iso"), applied by the sidecar (sidecar/decide.ts) to the decoded path: njs
+// checked the raw request target already, but the socket may be reached by other local clients.
 
 export const MAX_PATH_LENGTH = 1024;
 const PLAIN_PATH = /^\/[\x20-\x7e]*$/;

@@ -1,5 +1,6 @@
 // Building the URL a client is redirected to: a mirror's base URL plus the origin path, percent-encoded.
-// Pure. Runs for every ranked mirror of every request, so the common case (a plain ASCII path) is one regexp test.
+// Pure. Runs on every request (the path encoded once, then joined to each ranked mirror's base URL), so the common
+// case (a plain ASCII path) is one regexp test.
 
 import type { Mirror, Scheme } from './types.ts';
 
@@ -19,7 +20,7 @@ const HEX = '0123456789ABCDEF';
 /**
  * Percent-encodes an origin path (not encoded yet) segment by segment; '/' separators are kept. A path without a
  * leading '/' gets one. Lone UTF-16 surrogates become U+FFFD (Buffer's UTF-8 encoding), never an exception.
- * Dot segments are not touched: normalising the path is the caller's job (njs rejects '..').
+ * Dot segments are not touched: the path comes normalised (sidecar/download-target.ts, as nginx does).
  */
 export function encodePath(path: string): string {
   const p = path.charCodeAt(0) === 47 /* / */ ? path : '/' + path;

@@ -26,9 +26,12 @@ import { renderJsonAnswer } from './render-json.ts';
 import { META4_TYPE, METALINK3_TYPE, baseName, renderMeta4, renderMetalink3 } from './render-metalink.ts';
 import { renderFilePageHtml } from './render-file-page.ts';
 
-/** What the sidecar tells njs. Short keys: this is parsed on every download. */
+/**
+ * The decision for one request, in short keys. sidecar/http-answer.ts turns it into the answer to njs's subrequest
+ * (or to nginx's proxy_pass); sidecar/stats.ts counts it.
+ */
 export type Decision =
-  /** m: the chosen mirror's id (for the statistics; njs ignores it). */
+  /** m: the chosen mirror's id (for the statistics; it is not sent). */
   | { t: 'redirect'; url: string; m: number; h: HeaderMap }
   /**
    * m: the mirror this host is (self-serving mode); h: headers for the local answer; p: the origin path of the
