@@ -11,8 +11,9 @@ import readline from 'node:readline';
 import { PROJECT_ROOT } from '../config.ts';
 import { CsvError, streamCsv } from '../csv.ts';
 import { ATTRIBUTION } from '../geoip-db.ts';
-import { MmdbWriter, mmdbType } from './mmdb-writer.ts';
-import type { MmdbMap } from './mmdb-writer.ts';
+import { mmdbType } from './mmdb-data.ts';
+import { MmdbWriter } from './mmdb-writer.ts';
+import type { MmdbMap } from './mmdb-data.ts';
 
 const ASN_PACKAGE_DIR = path.join(PROJECT_ROOT, 'node_modules', '@ip-location-db', 'asn');
 export const DEFAULT_ASN_MMDB = path.join(PROJECT_ROOT, 'var', 'geoip', 'asn.mmdb');

@@ -4,8 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseIpInto } from '../../core/ip.ts';
-import { MmdbWriter, mmdbType } from '../../core/geoip-build/mmdb-writer.ts';
-import type { MmdbMap } from '../../core/geoip-build/mmdb-writer.ts';
+import { mmdbType } from '../../core/geoip-build/mmdb-data.ts';
+import { MmdbWriter } from '../../core/geoip-build/mmdb-writer.ts';
+import type { MmdbMap } from '../../core/geoip-build/mmdb-data.ts';
 
 export interface GeoFact {
   /** Network carrying this place in the fixture databases. */

@@ -9,7 +9,8 @@ import { openGeoIp } from '../../core/geoip.ts';
 import { InvalidIpError, isIp, normaliseIp } from '../../core/geoip-address.ts';
 import { ATTRIBUTION, hasIpv4Data } from '../../core/geoip-db.ts';
 import type { GeoIp } from '../../core/geoip.ts';
-import { MmdbWriter, mmdbType } from '../../core/geoip-build/mmdb-writer.ts';
+import { mmdbType } from '../../core/geoip-build/mmdb-data.ts';
+import { MmdbWriter } from '../../core/geoip-build/mmdb-writer.ts';
 import type { ClientLocation } from '../../core/types.ts';
 import { buildAsnMmdb } from '../../core/geoip-build/asn-mmdb.ts';
 import {
