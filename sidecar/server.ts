@@ -24,7 +24,7 @@ import { httpAnswer, textAnswer, type HttpAnswer } from './http-answer.ts';
 import { MirrorTable } from './mirror-table.ts';
 import { OriginGate } from './origin-gate.ts';
 import { watchStalls } from './stall-watch.ts';
-import { isMirrorStatsQuery, SidecarStats } from './stats.ts';
+import { isMirrorStatsQuery, SidecarStats } from './sidecar-stats.ts';
 
 /** How long a stopping sidecar lets requests in flight finish before it drops their connections. */
 const DRAIN_MS = 5000;
