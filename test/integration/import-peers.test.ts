@@ -178,7 +178,7 @@ describe('import --from mirrorbrain', () => {
     fs.writeFileSync(file, MB_EXPORT.replaceAll('mbx-fr', 'mbx-ok') + MB_EXPORT.replaceAll('mbx-fr', 'mbx-bad').replace("'fr', '64501'", "'France', '64501'"));
     const r = await cli('import', '--from', 'mirrorbrain', file);
     assert.equal(r.code, 1);
-    assert.match(r.err, /^error: .*bad\.sql: line \d+ \(mirror 'mbx-bad'\): country must be a two-letter upper-case country code.*got "FRANCE"; nothing imported\n$/);
+    assert.match(r.err, /^error: .*bad\.sql: line \d+ \(mirror 'mbx-bad'\): country must be an ISO 3166-1 country code.*got "FRANCE"; nothing imported\n$/);
     assert.equal(await mirrorCount(), before);
     const none = await cli('import', '--from', 'mirrorbrain', path.join(dir, 'mirrorlane.json'));
     assert.equal(none.code, 1);
