@@ -15,7 +15,7 @@
 //     over an indirect one (listed in otherCountries, AS peer): Mirrorbits' "first-listed country counts double".
 //  4. Ranked list: the drawn mirror, then every other candidate sorted by (tier, direct before indirect, distance
 //     with unknown last, input order), cut at maxAlternatives. The sort is deterministic on purpose: alternatives
-//     are fallbacks (Link headers, Metalink, mirror list), and a stable order makes them testable; the load spread
+//     are fallbacks (Link headers, Metalink, file page), and a stable order makes them testable; the load spread
 //     comes from the first pick.
 
 // The gates, tiers and restriction flags of one mirror live in selection-gates.ts, the packed prefix tables in

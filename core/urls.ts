@@ -1,6 +1,6 @@
 // Building the URL a client is redirected to: a mirror's base URL plus the origin path, percent-encoded
-// (njs/url-path.ts).
-// Pure. Runs for every ranked mirror of every request, so the common case (a plain ASCII path) is one regexp test.
+// (njs/url-path.ts). Pure. Runs on every request (the path encoded once, then joined to each ranked mirror's base
+// URL), so the common case (a plain ASCII path) is one regexp test.
 
 import urlPath from '../njs/url-path.ts';
 import type { Mirror, Scheme } from './types.ts';

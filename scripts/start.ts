@@ -19,7 +19,7 @@ import { freePort, portInUse } from '../runtime/ports.ts';
 import { startRedirector, type RunningRedirector } from '../runtime/redirector.ts';
 import { startScheduler, type Scheduler } from '../runtime/scheduler.ts';
 import { JS_MODULE } from '../core/nginx-config.ts';
-import { buildAsnMmdb } from './build-asn-mmdb.ts';
+import { buildAsnMmdb } from '../core/geoip-build/asn-mmdb.ts';
 import { buildCli } from './build-cli.ts';
 import { buildNjs } from './build-njs.ts';
 

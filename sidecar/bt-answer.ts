@@ -1,5 +1,5 @@
 // The BitTorrent answers of one decided download (.torrent, .magnet, .btih) and the torrent links the Metalink
-// and the mirror list show. Pure: the selection's URLs and the file's pieces come in, a body goes out.
+// and the file page show. Pure: the selection's URLs and the file's pieces come in, a body goes out.
 import type { Pieces } from '../core/scan/pieces.ts';
 import type { FileRow } from '../core/types.ts';
 import { baseName } from './render-metalink.ts';
@@ -41,7 +41,7 @@ function seeds(c: BtContext): string[] {
   return c.ownUrl === null ? c.mirrorUrls : [...c.mirrorUrls, c.ownUrl];
 }
 
-/** The .torrent URL and magnet link for the Metalink and the mirror list, or null when the file has no torrent. */
+/** The .torrent URL and magnet link for the Metalink and the file page, or null when the file has no torrent. */
 export function torrentLinks(c: BtContext): { url: string | null; magnet: string } | null {
   if (!hasTorrent(c)) return null;
   const url = c.ownUrl === null ? null : `${c.ownUrl}.torrent`;

@@ -1,7 +1,7 @@
 // One download, decided: file row → candidate mirrors → selection → what nginx should answer.
 // All I/O comes in through DecideDeps, so the decision logic is tested without servers.
 //
-// Besides the redirect, the same selection is rendered as: Metalink v4/3.0, the mirror list page, JSON, the hash
+// Besides the redirect, the same selection is rendered as: Metalink v4/3.0, the file page (?mirrorlist), JSON, the hash
 // lines and apt's mirror list. A format is asked for by query argument (?meta4), by suffix when the full path is
 // no file (/x.iso.meta4), or by Accept (metalink types on the plain URL, as aria2 sends them).
 import { continentOf } from '../core/continents.ts';
@@ -25,11 +25,14 @@ import { renderAptList } from './render-apt.ts';
 import { renderHashLine } from './render-hashes.ts';
 import { renderJsonAnswer } from './render-json.ts';
 import { META4_TYPE, METALINK3_TYPE, baseName, renderMeta4, renderMetalink3 } from './render-metalink.ts';
-import { renderMirrorListHtml } from './render-mirrorlist.ts';
+import { renderFilePageHtml } from './render-file-page.ts';
 
-/** What the sidecar tells njs. Short keys: this is parsed on every download. */
+/**
+ * The decision for one request, in short keys. sidecar/http-answer.ts turns it into the answer to njs's subrequest
+ * (or to nginx's proxy_pass); sidecar/stats.ts counts it.
+ */
 export type Decision =
-  /** m: the chosen mirror's id (for the statistics; njs ignores it). */
+  /** m: the chosen mirror's id (for the statistics; it is not sent). */
   | { t: 'redirect'; url: string; m: number; h: HeaderMap }
   /**
    * m: the mirror this host is (self-serving mode); h: headers for the local answer; p: the origin path of the
@@ -108,7 +111,7 @@ export interface DecideDeps {
   publicUrl?: string;
   /** The file's piece hashes (Metalink, torrents), fetched only for those answers; none known without it. */
   pieces?(row: FileRow): Promise<Pieces | null>;
-  /** Mirrors whose copy the last scan found wrong (JSON, mirror list); none without it. */
+  /** Mirrors whose copy the last scan found wrong (JSON, file page); none without it. */
   mismatches?(row: FileRow): Promise<Mismatch[]>;
   /** The file's zsync control file without URL lines (made by the origin scan); null when there is none. */
   zsync?(row: FileRow): Promise<Buffer | null>;
@@ -117,7 +120,7 @@ export interface DecideDeps {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const TEXT_TYPE = contract.TEXT_TYPE;
 const HTML_TYPE = 'text/html; charset=utf-8';
-/** The mirror list runs no script and loads nothing: say so, so that an escaping slip could not run one either. */
+/** The file page runs no script and loads nothing: say so, so that an escaping slip could not run one either. */
 const PAGE_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
@@ -322,7 +325,7 @@ async function extra<T>(fn: (() => Promise<T>) | undefined, none: T): Promise<T>
 }
 
 /**
- * The non-redirect answers built from one selection: JSON, Metalink v4 and 3.0, torrents, the mirror list page.
+ * The non-redirect answers built from one selection: JSON, Metalink v4 and 3.0, torrents, the file page.
  * The extras beside the file row are read here, for these answers only.
  */
 async function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, fmt: FormatOptions, s: Selected): Promise<Decision> {
@@ -378,7 +381,7 @@ async function rendered(req: DecideRequest, deps: DecideDeps, q: RequestQuery, f
       h: { 'Content-Disposition': attachment(name) },
     };
   }
-  const body = renderMirrorListHtml({
+  const body = renderFilePageHtml({
     file: row,
     client: s.client,
     overridden: s.overridden,

@@ -1,5 +1,5 @@
 // Mirrors whose copy of a file the last scan found wrong are no holders, so the selection never sees them; the
-// answers that explain themselves (JSON, mirror list) list them as excluded, with the scan's reason. Pure.
+// answers that explain themselves (JSON, file page) list them as excluded, with the scan's reason. Pure.
 import { mismatchText, type Mismatch } from '../core/db/file-extras.ts';
 import type { Selection } from '../core/selection.ts';
 import type { Mirror } from '../core/types.ts';

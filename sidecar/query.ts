@@ -1,12 +1,12 @@
 // What a client asks for in the query string of a download URL: overrides of its location, mirrors to avoid,
 // and the kind of answer. Pure; never throws on junk (a bad value is ignored, the download still works).
 import { continentOf } from '../core/continents.ts';
-import { isIp } from '../core/geoip.ts';
+import { isIp } from '../core/geoip-address.ts';
 import { addressEnd } from '../core/ip.ts';
 
 /**
  * redirect: the download itself. json: the JSON answer (also ?mirrorlist&json). meta4/metalink: Metalink v4 (RFC
- * 5854) / 3.0. mirrorlist: the HTML page. sha256/sha1/md5: one line as sha256sum prints it. torrent/magnet/btih:
+ * 5854) / 3.0. mirrorlist: the file page (HTML). sha256/sha1/md5: one line as sha256sum prints it. torrent/magnet/btih:
  * the .torrent with the mirrors as web seeds, its magnet link, its info hash. zsync: the zsync control file.
  */
 export type AnswerFormat =
@@ -96,7 +96,7 @@ export function parseQuery(query: string, accept = ''): RequestQuery {
     .filter((c) => COUNTRY.test(c))
     .map((c) => c.toUpperCase());
   let format: AnswerFormat = 'redirect';
-  // ?json wins over the others: "?mirrorlist&json" is the mirror list as JSON.
+  // ?json wins over the others: "?mirrorlist&json" is the file page as JSON.
   if (params.has('json')) format = 'json';
   else format = FORMAT_ARGS.find((f) => params.has(f)) ?? (/^application\/json\b/.test(accept) ? 'json' : (negotiatedMetalink(accept) ?? 'redirect'));
   return {

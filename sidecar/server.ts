@@ -26,7 +26,7 @@ import { MirrorTable } from './mirror-table.ts';
 import { OriginGate } from './origin-gate.ts';
 import { TtlMemo } from './ttl-memo.ts';
 import { watchStalls } from './stall-watch.ts';
-import { isMirrorStatsQuery, SidecarStats } from './stats.ts';
+import { isMirrorStatsQuery, SidecarStats } from './sidecar-stats.ts';
 
 /** How long a stopping sidecar lets requests in flight finish before it drops their connections. */
 const DRAIN_MS = 5000;
@@ -197,7 +197,7 @@ function buildDeps(config: Config, geo: GeoIp, cache: FileCache, mirrors: Mirror
     aptReleaseFiles: aptReleaseFilesFn(config.origin.root),
     selfMirror: config.selfMirror,
     publicUrl: config.publicUrl,
-    // Only Metalink, torrent, JSON and mirror list answers read them: one indexed query per file and 10 s.
+    // Only Metalink, torrent, JSON and file page answers read them: one indexed query per file and 10 s.
     pieces: (row) => extras.pieces.get(row.path, () => piecesOf(pool, row.id, row.sha256)),
     mismatches: (row) => extras.mismatches.get(row.path, () => mismatchesOf(pool, row.id)),
     zsync: (row) => extras.zsync.get(row.path, () => zsyncOf(pool, row.id, row.sha256)),

@@ -1,4 +1,4 @@
-// The world map of the mirror list page: an inline SVG drawn from Natural Earth data bundled in npm's
+// The world map of the file page (?mirrorlist): an inline SVG drawn from Natural Earth data bundled in npm's
 // `world-atlas` (land and country borders at 1:110m), projected with d3-geo. Nothing is fetched when a page is
 // viewed. The land and border paths are the same for every page: they are projected once, when this module is
 // loaded (sidecar start), and each page only adds its markers. Pure apart from that one read at load time.

@@ -110,7 +110,7 @@ async function update(ctx: CliContext, opts: { force?: boolean }): Promise<void>
   } else {
     ctx.out(`building ${out} from ${ASN_PACKAGE} ${version} …`);
     // Loaded on use: the builder holds the MMDB writer, which no other command needs.
-    const { buildAsnMmdb } = await import('../../scripts/build-asn-mmdb.ts');
+    const { buildAsnMmdb } = await import('../../core/geoip-build/asn-mmdb.ts');
     let r;
     try {
       r = await buildAsnMmdb(out);

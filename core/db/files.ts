@@ -19,7 +19,7 @@ export function fileFromRow(r: Record<string, any>): FileRow {
   };
 }
 
-/** The per-request lookup: one index probe on path. */
+/** One file row by path, one index probe (the CLI's file commands; the sidecar's misses go through filesByPaths). */
 export async function fileByPath(db: pg.Pool | pg.ClientBase, path: string): Promise<FileRow | null> {
   const { rows } = await db.query({ name: 'file_by_path', text: `SELECT ${FILE_COLUMNS} FROM file WHERE path = $1`, values: [path] });
   return rows.length ? fileFromRow(rows[0]) : null;

@@ -26,11 +26,6 @@ export interface Pieces {
   sha1: Buffer;
 }
 
-/** Number of pieces of a file: none for an empty one. */
-export function pieceCount(size: number, piece: number): number {
-  return Math.ceil(size / piece);
-}
-
 /** Feeds the bytes of a file in order; cuts them into pieces and hashes each with SHA-256 and SHA-1. */
 export class PieceHasher {
   private readonly s256: Buffer[] = [];

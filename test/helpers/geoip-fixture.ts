@@ -1,11 +1,12 @@
-// Small GeoIP databases for the tests, written with core/mmdb-writer.ts. They map documentation ranges and a few
+// Small GeoIP databases for the tests, written with core/geoip-build/mmdb-writer.ts. They map documentation ranges and a few
 // 127.0.0.x addresses (where the test mirrors listen) to chosen places; everything else has no data.
 // Integration tests should use the GEO constants below rather than repeat the facts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseIpInto } from '../../core/ip.ts';
-import { MmdbWriter, mmdbType } from '../../core/mmdb-writer.ts';
-import type { MmdbMap } from '../../core/mmdb-writer.ts';
+import { mmdbType } from '../../core/geoip-build/mmdb-data.ts';
+import { MmdbWriter } from '../../core/geoip-build/mmdb-writer.ts';
+import type { MmdbMap } from '../../core/geoip-build/mmdb-data.ts';
 
 export interface GeoFact {
   /** Network carrying this place in the fixture databases. */

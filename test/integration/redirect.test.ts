@@ -106,7 +106,7 @@ for (const mode of ['njs', 'proxy'] as const) describe(`redirect path on real ng
     assert.equal(r.headers.location, undefined);
   }));
 
-  test('directories are nginx\'s: listing with a slash, 301 without', withLogs(S, async () => {
+  test('directories: nginx lists them with a slash; without one, the sidecar answers 301 to the slash', withLogs(S, async () => {
     const listing = await from('192.0.2.10', '/pub/');
     assert.equal(listing.status, 200);
     assert.match(listing.body, /mirrorlane-demo-1\.0\.iso/);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CsvError, csvField, readCsv, writeCsv } from '../../core/csv.ts';
+import { CsvError, csvField, readCsv, streamCsv, writeCsv } from '../../core/csv.ts';
 
 test('csvField quotes only what needs it, and the empty string (null stays bare)', () => {
   assert.equal(csvField('plain'), 'plain');
@@ -46,4 +46,22 @@ test('readCsv reports damage with its line', () => {
   assert.throws(() => readCsv('a,b"c\n'), /line 1: '"' inside an unquoted field/);
   assert.throws(() => readCsv('a\n"x"y,1\n'), /line 2: unexpected text after a closing quote/);
   assert.throws(() => readCsv('a\rb\n'), /bare carriage return/);
+});
+
+test('streamCsv reads line by line: quoted fields across lines joined, damage yielded with its line', async () => {
+  async function* lines(): AsyncGenerator<string> {
+    yield* ['1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."', 'a,b,1,"LLC ""SPUTNIK"""', '', 'a,b,1,plain org', 'a,b,1,""'];
+    yield* ['a,b,1,"Two', 'lines"', 'a,b"c', 'a,b,1,"open'];
+  }
+  const out: (string[] | string)[] = [];
+  for await (const r of streamCsv(lines())) out.push(r instanceof CsvError ? r.message : [String(r.line), ...r.fields.map((f) => f.value)]);
+  assert.deepEqual(out, [
+    ['1', '1.0.0.0', '1.0.0.255', '13335', 'Cloudflare, Inc.'],
+    ['2', 'a', 'b', '1', 'LLC "SPUTNIK"'],
+    ['4', 'a', 'b', '1', 'plain org'],
+    ['5', 'a', 'b', '1', ''],
+    ['6', 'a', 'b', '1', 'Two\nlines'],
+    `line 8: '"' inside an unquoted field (quote the field and double the '"')`,
+    'line 9: quoted field is not closed before the end of the file',
+  ]);
 });

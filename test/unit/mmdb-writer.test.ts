@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Reader } from 'maxmind';
-import { MmdbWriter, mmdbType } from '../../core/mmdb-writer.ts';
-import type { MmdbMap } from '../../core/mmdb-writer.ts';
+import { mmdbType } from '../../core/geoip-build/mmdb-data.ts';
+import { MmdbWriter } from '../../core/geoip-build/mmdb-writer.ts';
+import type { MmdbMap } from '../../core/geoip-build/mmdb-data.ts';
 import { GEO_FACTS, writeGeoIpFixtures } from '../helpers/geoip-fixture.ts';
 
 type Rec = Record<string, unknown>;

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { StatsBatch } from '../../core/db/stats.ts';
 import type { FileRow, Mirror } from '../../core/types.ts';
-import { downloadOf, DownloadStats, isMirrorStatsQuery, SidecarStats, utcDay } from '../../sidecar/stats.ts';
+import { downloadOf, isMirrorStatsQuery, SidecarStats } from '../../sidecar/sidecar-stats.ts';
+import { DownloadStats, utcDay } from '../../sidecar/stats.ts';
 
 const NOON = Date.parse('2026-03-14T12:00:00Z');
 

@@ -1,10 +1,10 @@
-// The mirror list page: grouped by tier, excluded mirrors with reasons, every value escaped, no private fields.
+// The file page (?mirrorlist): grouped by tier, excluded mirrors with reasons, every value escaped, no private fields.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { selectMirrors } from '../../core/selection.ts';
 import type { ClientLocation, FileRow } from '../../core/types.ts';
 import { escapeHtml, formatBytes } from '../../core/text-format.ts';
-import { renderMirrorListHtml, type MirrorListInput } from '../../sidecar/render-mirrorlist.ts';
+import { renderFilePageHtml, type FilePageInput } from '../../sidecar/render-file-page.ts';
 import { makeMirror } from '../helpers/mirror-factory.ts';
 
 const EVIL = `<script>alert("x")</script>`;
@@ -29,12 +29,12 @@ const mirrors = [
   makeMirror({ id: 6, identifier: 'cdn', country: '**', continent: 'EU', lat: null, lng: null, operatorName: 'Everywhere CDN' }),
 ];
 
-function page(over: Partial<MirrorListInput> = {}): string {
+function page(over: Partial<FilePageInput> = {}): string {
   const selection = selectMirrors({ path: file.path, size: file.size, holders: mirrors, client, scheme: 'http', options: { distanceRange: 1.5 }, random: () => 0 });
-  return renderMirrorListHtml({ file, client, overridden: false, selection, localDelivery: null, notShown: 0, attribution: ['Data <by> someone'], ...over });
+  return renderFilePageHtml({ file, client, overridden: false, selection, localDelivery: null, notShown: 0, attribution: ['Data <by> someone'], ...over });
 }
 
-test('mirror list: every value from data is escaped, no script, no external asset, no javascript: link', () => {
+test('file page: every value from data is escaped, no script, no external asset, no javascript: link', () => {
   const html = page();
   assert.doesNotMatch(html, /<script/i);
   assert.match(html, /&lt;script&gt;alert\(&quot;x&quot;\)&lt;\/script&gt;/);
@@ -49,13 +49,13 @@ test('mirror list: every value from data is escaped, no script, no external asse
   assert.doesNotMatch(html, /<(link|img|iframe|object|embed|script)\b|<[^>]*\ssrc=|@import|url\(/i);
 });
 
-test('mirror list: no admin names, e-mail, notes or rsync/ftp URLs', () => {
+test('file page: no admin names, e-mail, notes or rsync/ftp URLs', () => {
   const html = page();
   for (const s of Object.values(secrets)) assert.ok(!html.includes(s) && !html.includes(escapeHtml(s)), s);
   assert.doesNotMatch(html, /rsync:|ftp:/);
 });
 
-test('mirror list: tiers in order with their mirrors, the excluded ones with reasons, the file facts', () => {
+test('file page: tiers in order with their mirrors, the excluded ones with reasons, the file facts', () => {
   const html = page();
   const headings = [...html.matchAll(/<h3>(.*?) <small>\((\d+)\)<\/small><\/h3>/g)].map((m) => `${m[1]} ${m[2]}`);
   assert.deepEqual(headings, ['Same network operator (AS64500) 1', 'Same country: Germany 2', 'Same continent: Europe 1', 'Elsewhere 1']);
@@ -75,12 +75,12 @@ test('mirror list: tiers in order with their mirrors, the excluded ones with rea
   assert.match(html, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
 });
 
-test('mirror list: local delivery, overridden location and mirrors cut from the list are said so', () => {
+test('file page: local delivery, overridden location and mirrors cut from the list are said so', () => {
   const html = page({ localDelivery: 'smaller than 4096 bytes', overridden: true, notShown: 3 });
   assert.match(html, /served by this site itself: smaller than 4096 bytes/);
   assert.match(html, /Location set by the \?country=/);
   assert.match(html, /3 more mirror\(s\) farther away are not listed/);
-  const none = renderMirrorListHtml({ file, client, overridden: false, selection: { chosen: null, ranked: [], excluded: [] }, localDelivery: null, notShown: 0, attribution: [] });
+  const none = renderFilePageHtml({ file, client, overridden: false, selection: { chosen: null, ranked: [], excluded: [] }, localDelivery: null, notShown: 0, attribution: [] });
   assert.match(none, /No mirror can serve this file to you/);
 });
 

@@ -1,7 +1,7 @@
-// The mirror list page (?mirrorlist, .mirrorlist): one file, where this client stands, its mirrors by tier and the
-// mirrors left out with their reasons. Pure. Plain HTML with inline CSS: readable on a phone, no scripts, no
-// external assets. Every value that comes from data is escaped; only public fields are shown (no admin names,
-// e-mail, notes or rsync/ftp URLs).
+// The file page (?mirrorlist, .mirrorlist): one file, where this client stands, its mirrors by tier and the mirrors
+// left out with their reasons. (In code, "mirror list" is the public list of all mirrors, core/mirrorlist/.) Pure.
+// Plain HTML with inline CSS: readable on a phone, no scripts, no external assets. Every value that comes from data
+// is escaped; only public fields are shown (no admin names, e-mail, notes or rsync/ftp URLs).
 import { escapeHtml, formatBytes } from '../core/text-format.ts';
 import { continentName, countryName } from '../core/continents.ts';
 import type { RankedMirror, Selection, Tier } from '../core/selection.ts';
@@ -10,7 +10,7 @@ import { encodePath } from '../core/urls.ts';
 import { baseName } from './render-metalink.ts';
 import { MAP_STYLE, renderWorldMap, type MapMarker } from './world-map.ts';
 
-export interface MirrorListInput {
+export interface FilePageInput {
   file: FileRow;
   client: ClientLocation;
   /** The client's location came from ?country= / ?as= / ?ip=. */
@@ -130,7 +130,7 @@ function mirrorRow(r: RankedMirror, chosen: boolean): string {
   );
 }
 
-function mirrorsSection(a: MirrorListInput): string {
+function mirrorsSection(a: FilePageInput): string {
   const { selection, client } = a;
   const chosen = selection.chosen;
   let lead: string;
@@ -161,7 +161,7 @@ function mirrorsSection(a: MirrorListInput): string {
 }
 
 /** The listed mirrors and the client on a world map; mirrors without coordinates are named below it. */
-function mapSection(a: MirrorListInput): string {
+function mapSection(a: FilePageInput): string {
   const chosen = a.selection.chosen;
   const placed = a.selection.ranked.filter((r) => r.mirror.lat !== null && r.mirror.lng !== null);
   const markers: MapMarker[] = placed.map((r) => ({
@@ -193,7 +193,7 @@ function excludedSection(s: Selection): string {
   );
 }
 
-export function renderMirrorListHtml(a: MirrorListInput): string {
+export function renderFilePageHtml(a: FilePageInput): string {
   const name = baseName(a.file.path);
   const attribution = a.attribution.length ? `<p>${a.attribution.map(escapeHtml).join('<br>')}</p>` : '';
   return `<!DOCTYPE html>
