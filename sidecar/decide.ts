@@ -4,6 +4,7 @@
 // Besides the redirect, the same selection is rendered as: Metalink v4/3.0, the file page (?mirrorlist), JSON, the hash
 // lines and apt's mirror list. A format is asked for by query argument (?meta4), by suffix when the full path is
 // no file (/x.iso.meta4), or by Accept (metalink types on the plain URL, as aria2 sends them).
+import type { Config } from '../core/config.ts';
 import { continentOf } from '../core/continents.ts';
 import type { GeoIp } from '../core/geoip.ts';
 import { localDeliveryReason, type LocalDeliveryRules } from '../core/local-delivery.ts';
@@ -61,19 +62,8 @@ export interface DecideRequest {
 
 export type OriginKind = 'file' | 'dir' | 'none';
 
-export interface FormatOptions {
-  /** rel=duplicate Link headers on a redirect. */
-  linkHeaders: number;
-  /** apt mirror list path → origin subtree. */
-  aptLists: Record<string, string>;
-  /** '' or the secret redirect URLs are stamped with (core/stamp.ts). */
-  stampSecret: string;
-  /** Files of at least this size get torrents; default 4 MiB. */
-  torrentMinSize: number;
-  trackers: string[];
-  /** Name the torrent in Metalinks (formats.metalinkTorrent); default no. */
-  metalinkTorrent: boolean;
-}
+/** The formats settings decide() reads (config formats; the sidecar fills what a test leaves out, see formats()). */
+export type FormatOptions = Omit<Config['formats'], 'zsyncMinSize'>;
 
 export interface DecideDeps {
   /** Cached file row; throws when the database cannot answer. */
