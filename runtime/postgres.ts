@@ -66,7 +66,8 @@ export async function startTempCluster(): Promise<RunningPostgres> {
   };
 }
 
-function tempClusterOptions(port: number | string, dir: string): string {
+/** The server options of a throw-away cluster (also given to a test replica, so that pgCtl restarts it alike). */
+export function tempClusterOptions(port: number | string, dir: string): string {
   return `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
 }
 

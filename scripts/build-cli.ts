@@ -2,7 +2,7 @@
 // tsx: the sidecar then spends nothing per request on tsx's helpers and source maps (about 5 % of its CPU,
 // measured with `npm run bench -- --profile`). npm packages stay outside the bundle. The list of source files
 // is written beside it, so that launchers use the bundle only while no source is newer (bin/cli-bundle.js).
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,10 +16,10 @@ function writeAtomic(file: string, text: string): void {
   fs.renameSync(tmp, file);
 }
 
-export async function buildCli(): Promise<string> {
-  const result = await build({
-    // One folder below the project root, like cli/ and core/: PROJECT_ROOT and ../package.json resolve alike.
-    entryPoints: [path.join(PROJECT_ROOT, 'cli', 'main.ts')],
+/** How the CLI and its thread code are bundled: Node 20 ESM, npm packages left outside, kept in memory. */
+function bundleOptions(entry: string): BuildOptions & { write: false } {
+  return {
+    entryPoints: [entry],
     absWorkingDir: PROJECT_ROOT,
     bundle: true,
     platform: 'node',
@@ -27,27 +27,20 @@ export async function buildCli(): Promise<string> {
     target: 'node20',
     packages: 'external',
     write: false,
-    metafile: true,
     legalComments: 'none',
     logLevel: 'silent',
-  });
+  };
+}
+
+export async function buildCli(): Promise<string> {
+  // One folder below the project root, like cli/ and core/: PROJECT_ROOT and ../package.json resolve alike.
+  const result = await build({ ...bundleOptions(path.join(PROJECT_ROOT, 'cli', 'main.ts')), metafile: true });
   fs.mkdirSync(path.dirname(CLI_BUNDLE), { recursive: true, mode: 0o755 });
   // The inputs first: a bundle newer than its list is what the launchers trust.
   writeAtomic(cliBundleInputs(CLI_BUNDLE), JSON.stringify(Object.keys(result.metafile.inputs)));
   // The code of `serve --all`'s sidecar threads, beside it (sidecar/threads.ts looks for it there). Its sources
   // are a part of the CLI's, so the CLI bundle's freshness covers it.
-  const thread = await build({
-    entryPoints: [path.join(PROJECT_ROOT, 'sidecar', 'thread-entry.ts')],
-    absWorkingDir: PROJECT_ROOT,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    write: false,
-    legalComments: 'none',
-    logLevel: 'silent',
-  });
+  const thread = await build(bundleOptions(path.join(PROJECT_ROOT, 'sidecar', 'thread-entry.ts')));
   writeAtomic(path.join(path.dirname(CLI_BUNDLE), 'mirrorlane-sidecar-thread.mjs'), thread.outputFiles[0].text);
   writeAtomic(CLI_BUNDLE, result.outputFiles[0].text);
   return CLI_BUNDLE;

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { debianPgBin, type RunningPostgres } from '../../runtime/postgres.ts';
+import { debianPgBin, tempClusterOptions, type RunningPostgres } from '../../runtime/postgres.ts';
 import { freePort } from '../../runtime/ports.ts';
 
 const asPostgres = (cmd: string, args: string[]): [string, string[]] =>
@@ -20,8 +20,8 @@ export async function startReplica(primary: RunningPostgres): Promise<RunningPos
   const [bb, bbArgs] = asPostgres(path.join(bin, 'pg_basebackup'), ['-D', data, '-R', '-X', 'stream', '-d', primary.url]);
   execFileSync(bb, bbArgs, { stdio: 'pipe' });
   const port = await freePort();
-  // The same options as the primary (runtime/postgres.ts), so that pgCtl restarts it alike.
-  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  // The same options as the primary, so that pgCtl restarts it alike.
+  const opts = tempClusterOptions(port, dir);
   const [ctl, ctlArgs] = asPostgres(path.join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-w', '-o', opts, 'start']);
   execFileSync(ctl, ctlArgs, { stdio: 'pipe' });
   return {
